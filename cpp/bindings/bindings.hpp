@@ -1,0 +1,10 @@
+#pragma once
+// One bind_<topic> function per topic, each called once from module.cpp.
+#include <nanobind/nanobind.h>
+
+namespace turborl::bindings {
+
+void bind_core(nanobind::module_& m);
+void bind_envs(nanobind::module_& m);
+
+}  // namespace turborl::bindings

@@ -1,0 +1,9 @@
+#include <nanobind/nanobind.h>
+
+#include "bindings.hpp"
+
+NB_MODULE(_core, m) {
+  m.doc() = "turborl's C++ core. Use the Python API in turborl.* instead of this module directly.";
+  turborl::bindings::bind_core(m);
+  turborl::bindings::bind_envs(m);
+}

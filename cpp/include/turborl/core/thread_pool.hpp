@@ -1,0 +1,159 @@
+#pragma once
+// A persistent pool that splits [0, n) into contiguous chunks, one per thread. The calling thread
+// runs the first chunk itself, so a pool of one thread is a plain loop. Results never depend on
+// the split: callers only hand it work whose items are independent (one environment each).
+//
+// Workers spin briefly before sleeping because a vector-env step takes tens of microseconds and
+// the next one usually follows at once; waking a sleeping thread costs about as much as the step.
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <exception>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#if defined(__x86_64__) || defined(_M_X64)
+#include <immintrin.h>
+#endif
+
+#include "turborl/core/check.hpp"
+
+namespace turborl {
+
+class ThreadPool {
+ public:
+  static constexpr int kMaxThreads = 256;
+
+  explicit ThreadPool(int num_threads) : num_threads_(num_threads) {
+    TURBORL_CHECK(num_threads >= 1 && num_threads <= kMaxThreads, "num_threads must be in [1, ", kMaxThreads,
+                  "], got ", num_threads);
+    errors_.resize(num_threads);
+    workers_.reserve(num_threads - 1);
+    for (int worker = 1; worker < num_threads; ++worker) workers_.emplace_back([this, worker] { worker_loop(worker); });
+  }
+
+  ThreadPool(const ThreadPool&) = delete;
+  ThreadPool& operator=(const ThreadPool&) = delete;
+
+  ~ThreadPool() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stop_.store(true);
+      epoch_.fetch_add(1);
+    }
+    job_ready_.notify_all();
+    for (auto& worker : workers_) worker.join();
+  }
+
+  int num_threads() const { return num_threads_; }
+
+  // Calls body(begin, end) on contiguous chunks covering [0, n). Chunks smaller than
+  // `min_chunk` are not worth a thread hand-off, so fewer threads are used for small n.
+  template <class Body>
+  void run_chunks(int64_t n, Body&& body, int64_t min_chunk = 1) {
+    const int64_t useful = std::max<int64_t>(1, std::min<int64_t>(num_threads_, n / std::max<int64_t>(1, min_chunk)));
+    if (useful == 1 || n <= 0) {
+      if (n > 0) body(int64_t(0), n);
+      return;
+    }
+    job_body_ = &body;
+    job_call_ = [](void* ctx, int64_t begin, int64_t end) { (*static_cast<Body*>(ctx))(begin, end); };
+    job_n_ = n;
+    job_chunks_ = int(useful);
+    // Every worker acknowledges every job, including those with no chunk in it, so that no
+    // worker can still be reading this job's fields when the next job overwrites them.
+    pending_.store(num_threads_ - 1);
+    epoch_.fetch_add(1);  // seq_cst, paired with the sleepers_ check in worker_loop
+    if (sleepers_.load() > 0) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      job_ready_.notify_all();
+    }
+
+    run_chunk(0);
+
+    if (!spin_until([&] { return pending_.load(std::memory_order_acquire) == 0; })) {
+      std::unique_lock<std::mutex> lock(mutex_);
+      job_done_.wait(lock, [&] { return pending_.load() == 0; });
+    }
+    for (int chunk = 0; chunk < int(useful); ++chunk) {
+      if (errors_[chunk]) {
+        std::exception_ptr error = errors_[chunk];
+        for (auto& e : errors_) e = nullptr;
+        std::rethrow_exception(error);
+      }
+    }
+  }
+
+ private:
+  static void pause() {
+#if defined(__x86_64__) || defined(_M_X64)
+    _mm_pause();
+#else
+    std::this_thread::yield();
+#endif
+  }
+
+  // Spins for at most ~50 microseconds; returns whether the condition became true.
+  template <class Condition>
+  static bool spin_until(Condition&& done) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::microseconds(50);
+    for (int i = 0;; ++i) {
+      if (done()) return true;
+      pause();
+      if ((i & 255) == 255 && std::chrono::steady_clock::now() > deadline) return false;
+    }
+  }
+
+  void run_chunk(int chunk) {
+    const int64_t begin = job_n_ * chunk / job_chunks_;
+    const int64_t end = job_n_ * (chunk + 1) / job_chunks_;
+    try {
+      job_call_(job_body_, begin, end);
+    } catch (...) {
+      errors_[chunk] = std::current_exception();
+    }
+  }
+
+  void worker_loop(int worker) {
+    // Epoch 0 is the pool's state before any job. Reading epoch_ here instead would skip a job
+    // posted before this thread first ran.
+    uint64_t seen = 0;
+    for (;;) {
+      if (!spin_until([&] { return epoch_.load(std::memory_order_acquire) != seen; })) {
+        // Sleep. sleepers_ is raised before the epoch is checked again under the mutex, and
+        // run_chunks bumps the epoch before reading sleepers_, so a job is never missed.
+        std::unique_lock<std::mutex> lock(mutex_);
+        sleepers_.fetch_add(1);
+        job_ready_.wait(lock, [&] { return epoch_.load() != seen; });
+        sleepers_.fetch_sub(1);
+      }
+      seen = epoch_.load();
+      if (stop_.load()) return;
+      if (worker < job_chunks_) run_chunk(worker);
+      if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        job_done_.notify_one();
+      }
+    }
+  }
+
+  const int num_threads_;
+  std::vector<std::thread> workers_;
+  std::vector<std::exception_ptr> errors_;
+  std::mutex mutex_;
+  std::condition_variable job_ready_;
+  std::condition_variable job_done_;
+  std::atomic<uint64_t> epoch_{0};
+  std::atomic<int> pending_{0};
+  std::atomic<int> sleepers_{0};
+  std::atomic<bool> stop_{false};
+  void* job_body_ = nullptr;
+  void (*job_call_)(void*, int64_t, int64_t) = nullptr;
+  int64_t job_n_ = 0;
+  int job_chunks_ = 1;
+};
+
+}  // namespace turborl

@@ -1,0 +1,211 @@
+// turborl._cuda: GPU kernels for machines with an NVIDIA GPU. Compiled whenever nvcc is found;
+// on a machine without a GPU or driver, device_count() is 0 and turborl.cuda_available() False.
+// The Python wrappers live in python/turborl/cuda.py.
+#include <cuda_runtime.h>
+#include <nanobind/nanobind.h>
+#include <nanobind/ndarray.h>
+#include <nanobind/stl/optional.h>
+#include <nanobind/stl/string.h>
+
+#include <cstdint>
+#include <cstring>
+#include <optional>
+#include <string>
+
+#include "cartpole_kernel.hpp"
+#include "turborl/core/check.hpp"
+
+namespace nb = nanobind;
+using namespace nb::literals;
+
+namespace turborl::cuda {
+namespace {
+
+void check_cuda(cudaError_t status, const char* what) {
+  if (status != cudaSuccess) {
+    cudaGetLastError();  // clear the sticky error so later calls can proceed
+    detail::throw_runtime_error(what, " failed: ", cudaGetErrorString(status));
+  }
+}
+
+int device_count() {
+  int count = 0;
+  if (cudaGetDeviceCount(&count) != cudaSuccess) {
+    cudaGetLastError();
+    return 0;
+  }
+  return count;
+}
+
+// Device memory for n values of T, freed on scope exit.
+template <class T>
+class DeviceArray {
+ public:
+  explicit DeviceArray(size_t n) : size_(n) {
+    if (n > 0) check_cuda(cudaMalloc(reinterpret_cast<void**>(&data_), n * sizeof(T)), "cudaMalloc");
+  }
+  DeviceArray(const DeviceArray&) = delete;
+  DeviceArray& operator=(const DeviceArray&) = delete;
+  ~DeviceArray() {
+    if (data_ != nullptr) cudaFree(data_);
+  }
+  T* data() { return data_; }
+  void upload(const T* host) {
+    if (size_ > 0) check_cuda(cudaMemcpy(data_, host, size_ * sizeof(T), cudaMemcpyHostToDevice), "cudaMemcpy to GPU");
+  }
+  void download(T* host) const {
+    if (size_ > 0) check_cuda(cudaMemcpy(host, data_, size_ * sizeof(T), cudaMemcpyDeviceToHost), "cudaMemcpy to host");
+  }
+
+ private:
+  T* data_ = nullptr;
+  size_t size_;
+};
+
+template <class T>
+nb::ndarray<nb::numpy, T> host_array(std::initializer_list<size_t> shape) {
+  size_t count = 1;
+  for (size_t extent : shape) count *= extent;
+  T* data = new T[count > 0 ? count : 1];
+  nb::capsule owner(data, [](void* p) noexcept { delete[] static_cast<T*>(p); });
+  return nb::ndarray<nb::numpy, T>(data, shape, owner);
+}
+
+template <class T>
+using HostVector = nb::ndarray<T, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
+
+template <class Real>
+nb::dict cartpole_rollout(nb::ndarray<Real, nb::ndim<2>, nb::c_contig, nb::device::cpu> state_columns,
+                          HostVector<int64_t> elapsed_steps, HostVector<double> episode_return,
+                          HostVector<int64_t> episode_length, HostVector<bool> needs_reset,
+                          HostVector<const uint64_t> env_seeds, HostVector<uint64_t> episode_index,
+                          std::optional<nb::ndarray<const int64_t, nb::ndim<2>, nb::c_contig, nb::device::cpu>> actions,
+                          int64_t num_steps, uint64_t action_seed, HostVector<const double> params,
+                          int64_t max_episode_steps, bool record) {
+  const int64_t n = int64_t(state_columns.shape(1));
+  TURBORL_CHECK(state_columns.shape(0) == 4, "state_columns must have shape (4, num_envs), got (",
+                state_columns.shape(0), ", ", n, ")");
+  TURBORL_CHECK(n >= 1, "num_envs must be >= 1, got ", n);
+  for (size_t size : {elapsed_steps.shape(0), episode_return.shape(0), episode_length.shape(0), needs_reset.shape(0),
+                      env_seeds.shape(0), episode_index.shape(0)}) {
+    TURBORL_CHECK(int64_t(size) == n, "every per-env array must have num_envs = ", n, " entries, got ", size);
+  }
+  TURBORL_CHECK(num_steps >= 0, "num_steps must be >= 0, got ", num_steps);
+  TURBORL_CHECK(max_episode_steps >= 1, "max_episode_steps must be >= 1, got ", max_episode_steps);
+  constexpr size_t kNumParams = sizeof(envs::CartPole::Params<Real>) / sizeof(Real);
+  TURBORL_CHECK(params.shape(0) == kNumParams, "params must have ", kNumParams, " entries, got ", params.shape(0));
+  if (actions) {
+    TURBORL_CHECK(int64_t(actions->shape(0)) == num_steps && int64_t(actions->shape(1)) == n,
+                  "actions must have shape (num_steps, num_envs) = (", num_steps, ", ", n, "), got (",
+                  actions->shape(0), ", ", actions->shape(1), ")");
+    for (size_t k = 0; k < actions->size(); ++k) {
+      TURBORL_CHECK(actions->data()[k] == 0 || actions->data()[k] == 1, "actions must be 0 or 1, got ",
+                    actions->data()[k], " at flat index ", k);
+    }
+  }
+  TURBORL_CHECK(device_count() > 0, "no CUDA device is available");
+
+  CartPoleRolloutArgs<Real> args{};
+  args.num_envs = n;
+  args.num_steps = num_steps;
+  args.max_episode_steps = max_episode_steps;
+  Real param_values[kNumParams];
+  for (size_t k = 0; k < kNumParams; ++k) param_values[k] = Real(params.data()[k]);
+  std::memcpy(&args.params, param_values, sizeof(param_values));
+  args.action_seed = action_seed;
+
+  DeviceArray<Real> d_state(size_t(4 * n));
+  DeviceArray<int64_t> d_elapsed(n), d_length(n);
+  DeviceArray<double> d_return(n);
+  DeviceArray<bool> d_needs_reset(n);
+  DeviceArray<uint64_t> d_seeds(n), d_episode(n);
+  DeviceArray<int64_t> d_actions(actions ? size_t(num_steps * n) : 0);
+  const size_t outputs = record ? size_t(num_steps * n) : 0;
+  DeviceArray<float> d_obs(outputs * 4);
+  DeviceArray<double> d_rewards(outputs);
+  DeviceArray<bool> d_terminated(outputs), d_truncated(outputs);
+
+  d_state.upload(state_columns.data());
+  d_elapsed.upload(elapsed_steps.data());
+  d_return.upload(episode_return.data());
+  d_length.upload(episode_length.data());
+  d_needs_reset.upload(needs_reset.data());
+  d_seeds.upload(env_seeds.data());
+  d_episode.upload(episode_index.data());
+  if (actions) d_actions.upload(actions->data());
+
+  args.state_columns = d_state.data();
+  args.elapsed_steps = d_elapsed.data();
+  args.episode_return = d_return.data();
+  args.episode_length = d_length.data();
+  args.needs_reset = d_needs_reset.data();
+  args.env_seeds = d_seeds.data();
+  args.episode_index = d_episode.data();
+  args.actions = actions ? d_actions.data() : nullptr;
+  args.obs = record ? d_obs.data() : nullptr;
+  args.rewards = record ? d_rewards.data() : nullptr;
+  args.terminated = record ? d_terminated.data() : nullptr;
+  args.truncated = record ? d_truncated.data() : nullptr;
+
+  float kernel_ms = 0.0f;
+  {
+    nb::gil_scoped_release release;
+    cudaEvent_t start, stop;
+    check_cuda(cudaEventCreate(&start), "cudaEventCreate");
+    check_cuda(cudaEventCreate(&stop), "cudaEventCreate");
+    check_cuda(cudaEventRecord(start), "cudaEventRecord");
+    check_cuda(cudaError_t(launch_cartpole_rollout(args)), "CartPole rollout kernel launch");
+    check_cuda(cudaEventRecord(stop), "cudaEventRecord");
+    check_cuda(cudaEventSynchronize(stop), "CartPole rollout kernel");
+    check_cuda(cudaEventElapsedTime(&kernel_ms, start, stop), "cudaEventElapsedTime");
+    cudaEventDestroy(start);
+    cudaEventDestroy(stop);
+  }
+
+  d_state.download(state_columns.data());
+  d_elapsed.download(elapsed_steps.data());
+  d_return.download(episode_return.data());
+  d_length.download(episode_length.data());
+  d_needs_reset.download(needs_reset.data());
+  d_episode.download(episode_index.data());
+
+  nb::dict result;
+  result["kernel_seconds"] = double(kernel_ms) * 1e-3;
+  if (record) {
+    auto obs = host_array<float>({size_t(num_steps), size_t(n), 4});
+    auto rewards = host_array<double>({size_t(num_steps), size_t(n)});
+    auto terminated = host_array<bool>({size_t(num_steps), size_t(n)});
+    auto truncated = host_array<bool>({size_t(num_steps), size_t(n)});
+    d_obs.download(obs.data());
+    d_rewards.download(rewards.data());
+    d_terminated.download(terminated.data());
+    d_truncated.download(truncated.data());
+    result["obs"] = obs;
+    result["rewards"] = rewards;
+    result["terminated"] = terminated;
+    result["truncated"] = truncated;
+  }
+  return result;
+}
+
+template <class Real>
+void bind_rollout(nb::module_& m, const char* name) {
+  m.def(name, &cartpole_rollout<Real>, "state_columns"_a, "elapsed_steps"_a, "episode_return"_a, "episode_length"_a,
+        "needs_reset"_a, "env_seeds"_a, "episode_index"_a, "actions"_a.none(), "num_steps"_a, "action_seed"_a,
+        "params"_a, "max_episode_steps"_a, "record"_a);
+}
+
+}  // namespace
+}  // namespace turborl::cuda
+
+NB_MODULE(_cuda, m) {
+  m.doc() = "turborl's CUDA kernels. Use turborl.cuda instead of this module directly.";
+  m.def("device_count", &turborl::cuda::device_count, "Number of CUDA devices (0 without a GPU or driver).");
+  m.def("device_name", [](int device) {
+    cudaDeviceProp properties{};
+    turborl::cuda::check_cuda(cudaGetDeviceProperties(&properties, device), "cudaGetDeviceProperties");
+    return std::string(properties.name);
+  }, "device"_a = 0);
+  turborl::cuda::bind_rollout<double>(m, "cartpole_rollout_float64");
+  turborl::cuda::bind_rollout<float>(m, "cartpole_rollout_float32");
+}

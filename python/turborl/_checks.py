@@ -1,0 +1,67 @@
+"""Argument checks shared by turborl's Python API.
+
+Every failed check raises TypeError (wrong kind of value) or ValueError (right kind, bad value)
+with a message that names the argument, what was expected and what was received.
+"""
+
+from __future__ import annotations
+
+import operator
+from typing import Any
+
+import numpy as np
+
+UINT64_LIMIT = 1 << 64
+
+
+def integer(name: str, value: Any) -> int:
+    """`value` as a Python int; bools and floats are refused."""
+    if isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be an integer, got a bool ({value!r})")
+    try:
+        return operator.index(value)
+    except TypeError:
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__} ({value!r})") from None
+
+
+def int_at_least(name: str, value: Any, minimum: int) -> int:
+    result = integer(name, value)
+    if result < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {result}")
+    return result
+
+
+def int_in_range(name: str, value: Any, low: int, high: int) -> int:
+    """An integer in the closed range [low, high]."""
+    result = integer(name, value)
+    if not low <= result <= high:
+        raise ValueError(f"{name} must be in [{low}, {high}], got {result}")
+    return result
+
+
+def seed(name: str, value: Any) -> int:
+    """A seed: an integer in [0, 2**64)."""
+    result = integer(name, value)
+    if not 0 <= result < UINT64_LIMIT:
+        raise ValueError(f"{name} must be in [0, 2**64), got {result}")
+    return result
+
+
+def random_seed() -> int:
+    """A 64-bit seed from the operating system's entropy."""
+    return int(np.random.SeedSequence().generate_state(1, np.uint64)[0])
+
+
+def finite_array(name: str, value: Any, dtype: Any) -> np.ndarray:
+    """`value` converted to a contiguous array of `dtype`, refusing non-numbers and NaN/inf."""
+    try:
+        array = np.asarray(value)
+    except Exception as error:  # an object NumPy cannot convert
+        raise TypeError(f"{name} must be array-like, got {type(value).__name__}") from error
+    if array.dtype.kind not in "iuf":
+        raise TypeError(f"{name} must hold real numbers, got dtype {array.dtype}")
+    array = np.ascontiguousarray(array, dtype=dtype)
+    if array.dtype.kind == "f" and not np.all(np.isfinite(array)):
+        bad = np.flatnonzero(~np.isfinite(array.ravel()))[0]
+        raise ValueError(f"{name} must be finite, got {array.ravel()[bad]} at flat index {bad}")
+    return array

@@ -1,0 +1,1 @@
+"""Reference implementations and utilities shared by turborl's tests."""
