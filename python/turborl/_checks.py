@@ -60,7 +60,8 @@ def finite_array(name: str, value: Any, dtype: Any) -> np.ndarray:
         raise TypeError(f"{name} must be array-like, got {type(value).__name__}") from error
     if array.dtype.kind not in "iuf":
         raise TypeError(f"{name} must hold real numbers, got dtype {array.dtype}")
-    array = np.ascontiguousarray(array, dtype=dtype)
+    # np.ascontiguousarray would turn a scalar into shape (1,); keep 0-d values 0-d.
+    array = np.asarray(array, dtype=dtype) if array.ndim == 0 else np.ascontiguousarray(array, dtype=dtype)
     if array.dtype.kind == "f" and not np.all(np.isfinite(array)):
         bad = np.flatnonzero(~np.isfinite(array.ravel()))[0]
         raise ValueError(f"{name} must be finite, got {array.ravel()[bad]} at flat index {bad}")

@@ -29,6 +29,32 @@ def gymnasium_initial_state(env_id: str, row: np.ndarray) -> np.ndarray:
     return np.array(row, dtype=np.float64)
 
 
+# turborl parameter name -> Gymnasium attribute, for the parameters Gymnasium exposes as attributes.
+GYMNASIUM_ATTRIBUTES = {
+    "CartPole-v1": {name: name for name in ("gravity", "masscart", "masspole", "length", "force_mag", "tau",
+                                            "theta_threshold_radians", "x_threshold")},
+    "Acrobot-v1": {"dt": "dt", "link_length_1": "LINK_LENGTH_1", "link_mass_1": "LINK_MASS_1",
+                   "link_mass_2": "LINK_MASS_2", "link_com_pos_1": "LINK_COM_POS_1",
+                   "link_com_pos_2": "LINK_COM_POS_2", "link_moi": "LINK_MOI", "max_vel_1": "MAX_VEL_1",
+                   "max_vel_2": "MAX_VEL_2"},
+    "MountainCar-v0": {name: name for name in ("force", "gravity", "min_position", "max_position", "max_speed",
+                                               "goal_position", "goal_velocity")},
+    "MountainCarContinuous-v0": {name: name for name in ("power", "min_position", "max_position", "max_speed",
+                                                         "goal_position", "goal_velocity")},
+    "Pendulum-v1": {name: name for name in ("max_speed", "max_torque", "dt", "g", "m", "l")},
+}
+
+
+def apply_params(env_id: str, env: gym.Env, params: dict[str, float]) -> None:
+    """Sets physical constants on a Gymnasium env, including the ones it derives at __init__."""
+    unwrapped = env.unwrapped
+    for name, value in params.items():
+        setattr(unwrapped, GYMNASIUM_ATTRIBUTES[env_id][name], float(value))
+    if env_id == "CartPole-v1":
+        unwrapped.total_mass = unwrapped.masspole + unwrapped.masscart
+        unwrapped.polemass_length = unwrapped.masspole * unwrapped.length
+
+
 def gymnasium_observation(env_id: str, env: gym.Env) -> np.ndarray:
     """The observation Gymnasium's env returns for its current state."""
     unwrapped = env.unwrapped
@@ -76,11 +102,20 @@ def policy_actions(env_id: str, obs: np.ndarray, rng: np.random.Generator) -> np
 
 
 def compare_with_gymnasium(env_id: str, num_envs: int, seed: int, steps: int, autoreset_mode: str = "next_step",
-                           max_episode_steps: int | None = None) -> dict[str, int]:
-    """Runs both side by side; asserts bitwise agreement; returns event counts."""
+                           max_episode_steps: int | None = None,
+                           lane_params: dict[str, np.ndarray] | None = None) -> dict[str, int]:
+    """Runs both side by side; asserts bitwise agreement; returns event counts.
+
+    `lane_params` gives physical parameters per lane (arrays of shape (num_envs,)); each
+    reference env gets its lane's values as Gymnasium attributes.
+    """
+    lane_params = lane_params or {}
     envs = turborl.envs.make_vec(env_id, num_envs, seed=seed, autoreset_mode=autoreset_mode,
-                                 max_episode_steps=max_episode_steps)
-    references = [gym.make(env_id, max_episode_steps=max_episode_steps) for _ in range(num_envs)]
+                                 max_episode_steps=max_episode_steps, **lane_params)
+    references = [gym.make(env_id, max_episode_steps=max_episode_steps, disable_env_checker=True)
+                  for _ in range(num_envs)]
+    for i, reference in enumerate(references):
+        apply_params(env_id, reference, {name: values[i] for name, values in lane_params.items()})
     rng = np.random.default_rng(seed)
     counts = {"terminated": 0, "truncated": 0, "resets": 0}
 

@@ -145,7 +145,7 @@ class VecEnv {
       if (bad == 0) return;
       for (int64_t i = 0; i < count; ++i) {
         TURBORL_CHECK(std::isfinite(actions[i]), "actions[", i / kActionDim, ", ", i % kActionDim, "] = ",
-                      actions[i], " is not finite: continuous actions must be finite numbers");
+                      actions[i], " is not finite: continuous actions must be finite float32 numbers");
       }
     }
   }

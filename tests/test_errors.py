@@ -1,0 +1,214 @@
+"""Bad input raises a clear Python exception that names the argument and the value.
+
+Every case checks the exception type and that the message names what was wrong; none may
+crash or abort the interpreter.
+"""
+
+import numpy as np
+import pytest
+
+import turborl
+
+make_vec = turborl.envs.make_vec
+
+
+def ready(env_id="CartPole-v1", num_envs=3, **kwargs):
+    envs = make_vec(env_id, num_envs, seed=0, **kwargs)
+    envs.reset()
+    return envs
+
+
+# ---- make_vec ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    "kwargs, error, pattern",
+    [
+        ({"env_id": "CartPole-v9"}, ValueError, r"CartPole-v9.*known ids: CartPole-v1"),
+        ({"env_id": 3}, ValueError, r"env_id 3"),
+        ({"num_envs": 0}, ValueError, r"num_envs must be >= 1, got 0"),
+        ({"num_envs": -5}, ValueError, r"num_envs must be >= 1, got -5"),
+        ({"num_envs": 2.5}, TypeError, r"num_envs must be an integer, got float \(2.5\)"),
+        ({"num_envs": True}, TypeError, r"num_envs must be an integer, got a bool"),
+        ({"num_threads": 0}, ValueError, r"num_threads must be in \[1, 256\], got 0"),
+        ({"num_threads": 1000}, ValueError, r"num_threads must be in \[1, 256\], got 1000"),
+        ({"dtype": "float16"}, ValueError, r"dtype must be 'float64' or 'float32', got 'float16'"),
+        ({"dtype": "banana"}, ValueError, r"dtype must be .* got 'banana'"),
+        ({"autoreset_mode": "sometimes"}, ValueError, r"autoreset_mode must be one of .* got 'sometimes'"),
+        ({"max_episode_steps": 0}, ValueError, r"max_episode_steps must be >= 1, got 0"),
+        ({"seed": -1}, ValueError, r"seed must be in \[0, 2\*\*64\), got -1"),
+        ({"seed": 2**64}, ValueError, r"seed must be in \[0, 2\*\*64\), got 18446744073709551616"),
+        ({"seed": "7"}, TypeError, r"seed must be an integer, got str"),
+        ({"gravity": np.ones(2)}, ValueError, r"gravity must be a scalar or have shape \(3,\), got shape \(2,\)"),
+        ({"gravity": np.nan}, ValueError, r"gravity must be finite, got nan"),
+        ({"length": np.array([0.5, np.inf, 0.5])}, ValueError, r"length must be finite, got inf at flat index 1"),
+        ({"masscart": -1.0}, ValueError, r"masscart must be positive, got -1.0"),
+        ({"tau": 0.0}, ValueError, r"tau must be positive, got 0.0"),
+        ({"pole_mass": 1.0}, TypeError, r"no parameter 'pole_mass'; its parameters are: gravity, masscart"),
+        ({"gravity": "strong"}, TypeError, r"gravity must hold real numbers, got dtype <U6"),
+    ],
+)
+def test_make_vec_rejects_bad_arguments(kwargs, error, pattern):
+    arguments = {"env_id": "CartPole-v1", "num_envs": 3, **kwargs}
+    with pytest.raises(error, match=pattern):
+        make_vec(arguments.pop("env_id"), arguments.pop("num_envs"), **arguments)
+
+
+# ---- step ----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    "actions, error, pattern",
+    [
+        (np.array([0, 1, 2]), ValueError, r"actions\[2\] = 2 is outside the action space Discrete\(2\)"),
+        (np.array([0, -1, 1]), ValueError, r"actions\[1\] = -1 is outside the action space Discrete\(2\)"),
+        (np.array([0, 1, 2**63 + 5], dtype=np.uint64), ValueError, r"actions\[2\] = 9223372036854775813 is outside"),
+        (np.array([0, 1]), ValueError, r"actions must have shape \(3,\), got \(2,\)"),
+        (np.array([[0, 1, 1]]), ValueError, r"actions must have shape \(3,\), got \(1, 3\)"),
+        (np.array([0.0, 1.0, 1.0]), TypeError, r"actions must be integers .* got dtype float64"),
+        (np.array([True, False, True]), TypeError, r"actions must be integers .* got dtype bool"),
+        (["a", "b", "c"], TypeError, r"actions must be integers .* got dtype <U1"),
+        (None, TypeError, r"actions must be integers .* got dtype object"),
+    ],
+)
+def test_discrete_step_rejects_bad_actions(actions, error, pattern):
+    envs = ready()
+    before = envs.get_state()
+    with pytest.raises(error, match=pattern):
+        envs.step(actions)
+    after = envs.get_state()
+    assert all(np.array_equal(before[k], after[k]) for k in before), "a refused step must change nothing"
+
+
+def test_out_of_range_actions_found_in_c_plus_plus_leave_the_envs_unchanged():
+    # int64 actions take the fast path: the check happens in C++ before any env moves.
+    envs = ready(num_envs=600, num_threads=2)
+    before = envs.get_state()
+    actions = np.ones(600, dtype=np.int64)
+    actions[517] = 7
+    with pytest.raises(ValueError, match=r"actions\[517\] = 7 is outside the action space Discrete\(2\)"):
+        envs.step(actions)
+    assert all(np.array_equal(before[k], envs.get_state()[k]) for k in before)
+
+
+@pytest.mark.parametrize(
+    "actions, error, pattern",
+    [
+        (np.array([[0.1], [np.nan], [0.3]], dtype=np.float32), ValueError, r"actions\[1, 0\] = nan is not finite: continuous actions must be finite float32"),
+        (np.array([[0.1], [0.2], [np.inf]]), ValueError, r"actions\[2, 0\] = inf is not finite"),
+        (np.array([[0.1], [1e39], [0.2]]), ValueError, r"actions\[1, 0\] = 1e\+39 is not finite: continuous actions must be finite float32"),
+        (np.array([0.1, 0.2, 0.3], dtype=np.float32), ValueError, r"actions must have shape \(3, 1\), got \(3,\)"),
+        (np.array([[1 + 2j], [0], [0]]), TypeError, r"actions must be real numbers .* got dtype complex128"),
+    ],
+)
+def test_continuous_step_rejects_bad_actions(actions, error, pattern):
+    envs = ready("Pendulum-v1")
+    with pytest.raises(error, match=pattern):
+        envs.step(actions)
+
+
+def test_nan_action_found_in_c_plus_plus_is_refused():
+    envs = ready("MountainCarContinuous-v0")
+    actions = np.zeros((3, 1), dtype=np.float32)
+    actions[2, 0] = np.nan
+    # float32 C-contiguous actions go straight to C++, which checks them before stepping.
+    with pytest.raises(ValueError, match=r"actions\[2, 0\] = nan is not finite: continuous actions must be finite float32"):
+        envs.step(actions)
+
+
+def test_step_before_reset_and_after_close():
+    envs = make_vec("CartPole-v1", 2)
+    with pytest.raises(RuntimeError, match=r"step\(\) was called before reset\(\)"):
+        envs.step(np.zeros(2, dtype=np.int64))
+    envs.reset()
+    envs.close()
+    for call in (lambda: envs.step(np.zeros(2, dtype=np.int64)), envs.reset, envs.get_state, envs.get_params,
+                 lambda: envs.set_params(gravity=1.0)):
+        with pytest.raises(RuntimeError, match="is closed"):
+            call()
+
+
+def test_stepping_a_finished_env_in_disabled_mode():
+    envs = ready(autoreset_mode="disabled")
+    while True:
+        _, _, terminated, truncated, _ = envs.step(np.ones(3, dtype=np.int64))
+        if (terminated | truncated).any():
+            break
+    index = int(np.flatnonzero(terminated | truncated)[0])
+    with pytest.raises(RuntimeError, match=rf"env {index} has ended its episode and autoreset_mode is 'disabled'"):
+        envs.step(np.ones(3, dtype=np.int64))
+
+
+# ---- reset ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    "kwargs, error, pattern",
+    [
+        ({"options": {"reset_mask": [True, False, True]}}, TypeError, r"reset_mask'\] must be a numpy array, got list"),
+        ({"options": {"reset_mask": np.ones(2, dtype=bool)}}, ValueError, r"reset_mask'\] must have shape \(3,\), got \(2,\)"),
+        ({"options": {"reset_mask": np.ones(3, dtype=int)}}, TypeError, r"reset_mask'\] must have dtype bool, got int64"),
+        ({"options": {"reset_mask": np.zeros(3, dtype=bool)}}, ValueError, r"must select at least one env"),
+        ({"options": {"low": -0.1}}, ValueError, r"reset options \['low'\] are not supported"),
+        ({"options": "all"}, TypeError, r"options must be a dict or None, got str"),
+        ({"seed": [1, 2]}, ValueError, r"seed as a list must have one entry per env \(num_envs=3\), got 2"),
+        ({"seed": [1, -2, 3]}, ValueError, r"seed\[1\] must be in \[0, 2\*\*64\), got -2"),
+        ({"seed": 1.5}, TypeError, r"seed must be an integer, got float"),
+    ],
+)
+def test_reset_rejects_bad_arguments(kwargs, error, pattern):
+    envs = ready()
+    with pytest.raises(error, match=pattern):
+        envs.reset(**kwargs)
+
+
+# ---- state and parameters ---------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    "call, error, pattern",
+    [
+        (lambda e: e.get_state(env_ids=[0, 3]), IndexError, r"env_ids must be in \[0, 3\), got 3"),
+        (lambda e: e.get_state(env_ids=[-1]), IndexError, r"env_ids must be in \[0, 3\), got -1"),
+        (lambda e: e.get_state(env_ids=[0.5]), TypeError, r"env_ids must be a 1-D array of integers, got dtype float64"),
+        (lambda e: e.set_state(np.zeros((3, 5))), ValueError, r"state\['state'\] must have shape \(3, 4\), got \(3, 5\)"),
+        (lambda e: e.set_state(np.full((3, 4), np.nan)), ValueError, r"state\['state'\] must be finite, got nan"),
+        (lambda e: e.set_state({"velocity": np.zeros(3)}), ValueError, r"unknown keys \['velocity'\]"),
+        (lambda e: e.set_state(np.zeros((2, 4)), env_ids=[1, 1]), ValueError, r"env_ids must not repeat"),
+        (lambda e: e.set_state({"elapsed_steps": np.array([1, -1, 0])}), ValueError,
+         r"state\['elapsed_steps'\] must be >= 0, got -1"),
+        (lambda e: e.set_state({"needs_reset": np.zeros(3)}), TypeError, r"state\['needs_reset'\] must have dtype bool"),
+        (lambda e: e.set_state({"episode_return": np.zeros(2)}), ValueError,
+         r"state\['episode_return'\] must have shape \(3,\), got \(2,\)"),
+        (lambda e: e.set_params(env_ids=[5], gravity=1.0), IndexError, r"env_ids must be in \[0, 3\), got 5"),
+        (lambda e: e.set_params(env_ids=[0, 1], length=np.ones(3)), ValueError,
+         r"length must be a scalar or have shape \(2,\), got shape \(3,\)"),
+    ],
+)
+def test_state_and_params_reject_bad_arguments(call, error, pattern):
+    envs = ready()
+    before = envs.get_state()
+    with pytest.raises(error, match=pattern):
+        call(envs)
+    assert all(np.array_equal(before[k], envs.get_state()[k]) for k in before), "a refused call must change nothing"
+
+
+def test_set_params_is_all_or_nothing():
+    envs = ready()
+    with pytest.raises(ValueError, match="masspole must be positive"):
+        envs.set_params(gravity=3.0, masspole=-1.0)
+    assert np.array_equal(envs.get_params()["gravity"], np.full(3, 9.8))
+
+
+# ---- CUDA ----------------------------------------------------------------------------------------
+
+def test_cuda_rollout_rejects_wrong_envs_before_touching_the_gpu():
+    with pytest.raises(TypeError, match="env must be a CartPole-v1 NativeVectorEnv"):
+        turborl.cuda.cartpole_rollout(ready("Pendulum-v1"), None, num_steps=3)
+    with pytest.raises(ValueError, match="autoreset_mode='next_step' only"):
+        turborl.cuda.cartpole_rollout(ready(autoreset_mode="same_step"), None, num_steps=3)
+    envs = ready(length=np.array([0.5, 0.6, 0.7]))
+    with pytest.raises(ValueError, match="same parameters in every env"):
+        turborl.cuda.cartpole_rollout(envs, None, num_steps=3)
+
+
+@pytest.mark.skipif(turborl.cuda_available(), reason="checks the message given without a GPU")
+def test_cuda_rollout_without_a_gpu_says_so():
+    with pytest.raises(RuntimeError, match="no CUDA device is available"):
+        turborl.cuda.cartpole_rollout(ready(), np.zeros((2, 3), dtype=np.int64))
