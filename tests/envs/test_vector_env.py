@@ -277,3 +277,21 @@ def test_close_releases_the_engine():
 
 def test_repr_names_the_env():
     assert "CartPole-v1" in repr(make_vec("CartPole-v1", 2)) and "num_envs=2" in repr(make_vec("CartPole-v1", 2))
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_far_out_states_do_not_hang_and_are_wrapped(dtype):
+    # Gymnasium's Acrobot wrap() loops forever on such values; turborl reduces them first.
+    envs = make_vec("Acrobot-v1", 3, dtype=dtype, seed=0)
+    envs.reset()
+    envs.set_state(np.array([[1e6, -3e7, 0.0, 0.0], [2e30, 5.0, 1.0, -1.0], [40.0, -40.0, 0.0, 0.0]]))
+    obs, rewards, *_ = envs.step(np.ones(3, dtype=np.int64))
+    angles = envs.get_state()["state"][:, :2]
+    assert np.all(np.isfinite(obs)) and np.all(np.abs(angles) <= np.pi)
+    pendulum = make_vec("Pendulum-v1", 2, dtype=dtype, seed=0)
+    pendulum.reset()
+    pendulum.set_state(np.array([[3e7, 0.0], [-1e12, 1.0]]))
+    obs, rewards, *_ = pendulum.step(np.zeros((2, 1), dtype=np.float32))
+    assert np.all(np.isfinite(obs)) and np.all(np.isfinite(rewards))
+    # The cost uses the angle normalised into [-pi, pi): at most pi^2 + 0.1 * 8^2 + 0.001 * 2^2.
+    assert np.all(-rewards <= np.pi**2 + 6.4 + 0.004 + 1e-3)

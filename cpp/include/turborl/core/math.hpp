@@ -10,12 +10,31 @@
 //   CPU and the GPU, so float32 simulations agree bit for bit across devices.
 #include <cmath>
 #include <cstdint>
+#include <cstring>
+#include <type_traits>
 
 #include "turborl/core/hd.hpp"
 
 namespace turborl {
 
 namespace detail {
+
+// cond ? if_true : if_false, computed on the bits. Both operands are always evaluated, so the
+// compiler cannot turn the choice into a branch around an expensive operand (which it does with
+// `?:`, and which stops a loop over envs from vectorising).
+template <class Real>
+TURBORL_HD TURBORL_INLINE Real select(bool cond, Real if_true, Real if_false) {
+  using Bits = std::conditional_t<sizeof(Real) == 8, uint64_t, uint32_t>;
+  Bits a, b;
+  std::memcpy(&a, &if_true, sizeof(Real));
+  std::memcpy(&b, &if_false, sizeof(Real));
+  const Bits mask = Bits(0) - Bits(cond);
+  const Bits chosen = (a & mask) | (b & ~mask);
+  Real result;
+  std::memcpy(&result, &chosen, sizeof(Real));
+  return result;
+}
+
 
 // libm's pow with the exponent hidden from the optimiser: GCC would otherwise rewrite
 // pow(x, 2.0) as x*x, which is not what NumPy computes.
@@ -33,9 +52,28 @@ inline float libm_powf(float x, float exponent) {
   return std::pow(x, exponent);
 }
 
+// floor(x), exactly, in a form GCC vectorises (it leaves floorf scalar, and a float-to-int
+// conversion, undefined for NaN and large values, turns into a branch). Adding and subtracting
+// 2^23 with the sign of x rounds any |x| < 2^23 to an integer (floats in [2^23, 2^24) are spaced
+// 1 apart); one correction turns that into floor. Larger floats are integers already; NaN stays.
+TURBORL_HD TURBORL_INLINE float fast_floor(float x) {
+  constexpr float kTwoTo23 = 8388608.0f;
+  const float shift = x < 0.0f ? -kTwoTo23 : kTwoTo23;
+  const float rounded = (x + shift) - shift;
+  const float floored = rounded > x ? rounded - 1.0f : rounded;
+  return (x < kTwoTo23) & (x > -kTwoTo23) ? floored : x;
+}
+
 // sin and cos of x with one Cody-Waite reduction by pi/2 and Cephes' minimax polynomials on
-// [-pi/4, pi/4] (Moshier, Cephes sinf.c/cosf.c). Error within 2 ulp for |x| < 1e5.
+// [-pi/4, pi/4] (Moshier, Cephes sinf.c/cosf.c). Error within 2 ulp for |x| < 1e5. Larger
+// arguments are first reduced by whole turns, as well as float32 allows; beyond 2^25, where
+// floats are spaced more than 2 pi apart and carry no phase at all, the phase is taken as 0.
+// Either way the results stay in [-1, 1] rather than overflowing.
 TURBORL_HD TURBORL_INLINE void fast_sincos(float x, float& sin_x, float& cos_x) {
+  constexpr float kTwoPi = 6.28318530717958647692f;
+  const float reduced = x - fast_floor(x * (1.0f / kTwoPi)) * kTwoPi;
+  const bool has_phase = (reduced > -kTwoPi) & (reduced < 2.0f * kTwoPi);
+  x = select((x > 1e5f) | (x < -1e5f), select(has_phase, reduced, 0.0f), x);
   constexpr float kTwoOverPi = 0.636619772367581343f;
   constexpr float kRoundMagic = 12582912.0f;  // 1.5 * 2^23: adding it rounds to an integer
   const float quadrant_f = (x * kTwoOverPi + kRoundMagic) - kRoundMagic;
@@ -111,8 +149,16 @@ struct Math<float> {
   }
   TURBORL_HD TURBORL_INLINE static void sincos(float x, float& sin_x, float& cos_x) { detail::fast_sincos(x, sin_x, cos_x); }
   TURBORL_HD TURBORL_INLINE static float pow2(float x) { return x * x; }
-  TURBORL_HD TURBORL_INLINE static float floor_mod(float a, float b) { return a - ::floorf(a / b) * b; }
+  // a % b with the sign of b. Where float32 has no phase left (|a / b| beyond 2^23), the
+  // difference below is not within one period; such results become 0.
+  TURBORL_HD TURBORL_INLINE static float floor_mod(float a, float b) {
+    const float mod = a - detail::fast_floor(a / b) * b;
+    const bool in_period = b > 0.0f ? (mod >= 0.0f) & (mod < b) : (mod <= 0.0f) & (mod > b);
+    return detail::select(in_period, mod, 0.0f);
+  }
 };
+
+using detail::select;
 
 // Python's min(max(x, low), high), which is also np.clip for the non-NaN values simulators see.
 template <class T>

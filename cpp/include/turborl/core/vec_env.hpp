@@ -216,9 +216,15 @@ class VecEnv {
   // raw column pointers so that hot loops can pass __restrict locals: through member pointers
   // the compiler must assume state, parameters and outputs alias, and does not vectorise.
   TURBORL_INLINE static State load_state(const Real* __restrict columns, int64_t n, int64_t i) {
-    std::array<Real, kStateDim> values;
-    for (int k = 0; k < kStateDim; ++k) values[k] = columns[k * n + i];
-    return std::bit_cast<State>(values);
+    return load_fields<State>(columns, n, i, std::make_index_sequence<kStateDim>{});
+  }
+
+  // Aggregate initialisation from each field's column. (A bit_cast from an array would move a
+  // small struct as one integer, which the vectoriser cannot split into per-field lanes.)
+  template <class Fields, size_t... k>
+  TURBORL_INLINE static Fields load_fields(const Real* __restrict columns, int64_t n, int64_t i,
+                                           std::index_sequence<k...>) {
+    return Fields{columns[int64_t(k) * n + i]...};
   }
 
   TURBORL_INLINE static void store_state(Real* __restrict columns, int64_t n, int64_t i, const State& s) {
@@ -227,9 +233,7 @@ class VecEnv {
   }
 
   TURBORL_INLINE static Params load_params(const Real* __restrict columns, int64_t n, int64_t i) {
-    std::array<Real, kNumParams> values;
-    for (int k = 0; k < kNumParams; ++k) values[k] = columns[k * n + i];
-    return std::bit_cast<Params>(values);
+    return load_fields<Params>(columns, n, i, std::make_index_sequence<kNumParams>{});
   }
 
   State load_state(int64_t i) const { return load_state(state_.data(), num_envs_, i); }

@@ -65,39 +65,59 @@ struct Acrobot {
     Real v[4];
   };
 
+  // The constants of the equations of motion, with the squares Gymnasium writes as `lc1**2`
+  // etc. computed once per step rather than in each of the four derivative evaluations (the
+  // same libm pow calls, so the same values).
+  template <class Real>
+  struct Constants {
+    Real m1, m2, l1, lc1, lc2, I1, I2, g;
+    Real lc1_sq, l1_sq, lc2_sq;
+  };
+
+  template <class Real>
+  TURBORL_HD TURBORL_INLINE static Constants<Real> constants(const Params<Real>& p) {
+    using M = Math<Real>;
+    return {p.link_mass_1, p.link_mass_2, p.link_length_1, p.link_com_pos_1, p.link_com_pos_2, p.link_moi,
+            p.link_moi, p.gravity, M::pow2(p.link_com_pos_1), M::pow2(p.link_length_1), M::pow2(p.link_com_pos_2)};
+  }
+
   // Time derivative of (theta1, theta2, dtheta1, dtheta2) under `torque`: AcrobotEnv._dsdt with
   // the "book" dynamics, operation for operation.
   template <class Real>
-  TURBORL_HD TURBORL_INLINE static Vec4<Real> dsdt(const Vec4<Real>& y, Real torque, const Params<Real>& p) {
+  TURBORL_HD TURBORL_INLINE static Vec4<Real> dsdt(const Vec4<Real>& y, Real torque, const Constants<Real>& c) {
     using M = Math<Real>;
-    const Real m1 = p.link_mass_1, m2 = p.link_mass_2, l1 = p.link_length_1;
-    const Real lc1 = p.link_com_pos_1, lc2 = p.link_com_pos_2, I1 = p.link_moi, I2 = p.link_moi, g = p.gravity;
+    const Real m1 = c.m1, m2 = c.m2, l1 = c.l1, lc1 = c.lc1, lc2 = c.lc2, I1 = c.I1, I2 = c.I2, g = c.g;
     const Real a = torque;
     const Real theta1 = y.v[0], theta2 = y.v[1], dtheta1 = y.v[2], dtheta2 = y.v[3];
     const Real pi = Real(kPi);
     const Real cos_theta2 = M::cos(theta2);
     const Real sin_theta2 = M::sin(theta2);
-    const Real d1 = m1 * M::pow2(lc1) + m2 * (M::pow2(l1) + M::pow2(lc2) + Real(2) * l1 * lc2 * cos_theta2) + I1 + I2;
-    const Real d2 = m2 * (M::pow2(lc2) + l1 * lc2 * cos_theta2) + I2;
+    const Real d1 = m1 * c.lc1_sq + m2 * (c.l1_sq + c.lc2_sq + Real(2) * l1 * lc2 * cos_theta2) + I1 + I2;
+    const Real d2 = m2 * (c.lc2_sq + l1 * lc2 * cos_theta2) + I2;
     const Real phi2 = m2 * lc2 * g * M::cos(theta1 + theta2 - pi / Real(2.0));
     const Real phi1 = -m2 * l1 * lc2 * M::pow2(dtheta2) * sin_theta2 -
                       Real(2) * m2 * l1 * lc2 * dtheta2 * dtheta1 * sin_theta2 +
                       (m1 * lc1 + m2 * l1) * g * M::cos(theta1 - pi / Real(2)) + phi2;
     const Real ddtheta2 = (a + d2 / d1 * phi1 - m2 * l1 * lc2 * M::pow2(dtheta1) * sin_theta2 - phi2) /
-                          (m2 * M::pow2(lc2) + I2 - M::pow2(d2) / d1);
+                          (m2 * c.lc2_sq + I2 - M::pow2(d2) / d1);
     const Real ddtheta1 = -(d2 * ddtheta2 + phi1) / d1;
     return {{dtheta1, dtheta2, ddtheta1, ddtheta2}};
   }
 
-  // Gymnasium's wrap(): shift by whole turns into [low, high]. Values many turns away (only
-  // reachable through set_state or extreme parameters) are first reduced with one floor_mod,
-  // where Gymnasium's loop would never finish.
+  // Gymnasium's wrap(): `while x > high: x -= diff; while x < low: x += diff`. After one step
+  // an angle is at most a turn or two outside (|dtheta| <= 9 pi, dt = 0.2), so a fixed number of
+  // conditional shifts gives exactly the loops' result and, unlike a loop, vectorises. Values
+  // further out (only reachable through set_state or extreme parameters) are first reduced with
+  // floor_mod, where Gymnasium's loop may never finish.
+  static constexpr int kMaxWrapTurns = 4;
+
   template <class Real>
   TURBORL_HD TURBORL_INLINE static Real wrap(Real x, Real low, Real high) {
     const Real diff = high - low;
-    if (!(x <= high + 64 * diff && x >= low - 64 * diff)) x = low + Math<Real>::floor_mod(x - low, diff);
-    while (x > high) x = x - diff;
-    while (x < low) x = x + diff;
+    const bool near = (x <= high + kMaxWrapTurns * diff) & (x >= low - kMaxWrapTurns * diff);
+    x = select(near, x, low + Math<Real>::floor_mod(x - low, diff));
+    for (int turn = 0; turn < kMaxWrapTurns; ++turn) x = x > high ? x - diff : x;
+    for (int turn = 0; turn < kMaxWrapTurns; ++turn) x = x < low ? x + diff : x;
     return x;
   }
 
@@ -108,16 +128,17 @@ struct Acrobot {
 
     // rk4(self._dsdt, s_augmented, [0, self.dt]): one classical Runge-Kutta step.
     const Vec4<Real> y0{{s.theta1, s.theta2, s.dtheta1, s.dtheta2}};
+    const Constants<Real> c = constants(p);
     const Real dt = p.dt;
     const Real dt2 = dt / Real(2.0);
-    const Vec4<Real> k1 = dsdt(y0, torque, p);
+    const Vec4<Real> k1 = dsdt(y0, torque, c);
     Vec4<Real> y;
     for (int j = 0; j < 4; ++j) y.v[j] = y0.v[j] + dt2 * k1.v[j];
-    const Vec4<Real> k2 = dsdt(y, torque, p);
+    const Vec4<Real> k2 = dsdt(y, torque, c);
     for (int j = 0; j < 4; ++j) y.v[j] = y0.v[j] + dt2 * k2.v[j];
-    const Vec4<Real> k3 = dsdt(y, torque, p);
+    const Vec4<Real> k3 = dsdt(y, torque, c);
     for (int j = 0; j < 4; ++j) y.v[j] = y0.v[j] + dt * k3.v[j];
-    const Vec4<Real> k4 = dsdt(y, torque, p);
+    const Vec4<Real> k4 = dsdt(y, torque, c);
     const Real dt_over_6 = dt / Real(6.0);
     for (int j = 0; j < 4; ++j) {
       y.v[j] = y0.v[j] + dt_over_6 * (k1.v[j] + Real(2) * k2.v[j] + Real(2) * k3.v[j] + k4.v[j]);

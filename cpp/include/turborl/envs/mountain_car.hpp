@@ -52,10 +52,12 @@ struct MountainCar {
     velocity = clip(velocity, -p.max_speed, p.max_speed);
     Real position = s.position + velocity;
     position = clip(position, p.min_position, p.max_position);
-    if (position == p.min_position && velocity < Real(0)) velocity = Real(0);
+    // At the left wall the car stops. (Selects and bitwise &, not branches: the loop over envs
+    // vectorises.)
+    velocity = ((position == p.min_position) & (velocity < Real(0))) ? Real(0) : velocity;
     s.position = position;
     s.velocity = velocity;
-    const bool terminated = position >= p.goal_position && velocity >= p.goal_velocity;
+    const bool terminated = (position >= p.goal_position) & (velocity >= p.goal_velocity);
     return {-1.0, terminated};
   }
 
