@@ -75,6 +75,19 @@ def envpool_step(env_id: str, num_envs: int, threads: int):
     return envs.step, envs.close
 
 
+class CudaRollout:
+    """CartPole on the GPU: 500 steps per launch with actions drawn on the device; the rate
+    counts kernel time only (turborl.cuda.cartpole_rollout's kernel_seconds)."""
+
+    def __init__(self, num_envs: int, dtype: str):
+        self.envs = turborl.envs.make_vec("CartPole-v1", num_envs, seed=0, dtype=dtype)
+        self.envs.reset()
+
+    def rate(self) -> float:
+        run = turborl.cuda.cartpole_rollout(self.envs, None, num_steps=500, record=False)
+        return 500 * self.envs.num_envs / run.kernel_seconds
+
+
 def implementations(env_id: str):
     rows = [
         ("turborl float32, 1 thread", lambda n: turborl_step(env_id, n, "float32", 1, False)),
@@ -116,6 +129,11 @@ def main() -> None:
                     continue
                 results[name][num_envs] = measure(step, actions, num_envs, args.seconds)
                 close()
+        if env_id == "CartPole-v1" and turborl.cuda_available():
+            for dtype in ("float32", "float64"):
+                name = f"turborl CUDA {dtype} (kernel time, {turborl.cuda.device_name()})"
+                rows.append((name, None))
+                results[name] = {n: max(CudaRollout(n, dtype).rate() for _ in range(3)) for n in args.num_envs}
         reference = results["turborl float32, 1 thread"]
         print(f"\n## {env_id}\n")
         header = "| implementation | " + " | ".join(f"{n} envs" for n in args.num_envs)

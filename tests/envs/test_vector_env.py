@@ -295,3 +295,21 @@ def test_far_out_states_do_not_hang_and_are_wrapped(dtype):
     assert np.all(np.isfinite(obs)) and np.all(np.isfinite(rewards))
     # The cost uses the angle normalised into [-pi, pi): at most pi^2 + 0.1 * 8^2 + 0.001 * 2^2.
     assert np.all(-rewards <= np.pi**2 + 6.4 + 0.004 + 1e-3)
+
+
+def test_thread_pool_survives_many_steps_with_more_threads_than_cores():
+    """Thousands of hand-offs, interleaved with resets, with 4 threads on a 2-core machine."""
+    envs = make_vec("MountainCar-v0", 1024, seed=8, num_threads=4, dtype="float32", copy=False)
+    reference = make_vec("MountainCar-v0", 1024, seed=8, num_threads=1, dtype="float32", copy=False)
+    rng = np.random.default_rng(0)
+    envs.reset()
+    reference.reset()
+    for t in range(3000):
+        actions = rng.integers(0, 3, 1024)
+        obs = envs.step(actions)[0]
+        expected = reference.step(actions)[0]
+        if t % 100 == 99:
+            mask = rng.random(1024) < 0.5
+            obs = envs.reset(options={"reset_mask": mask})[0]
+            expected = reference.reset(options={"reset_mask": mask})[0]
+    assert bits_equal(obs, expected)

@@ -36,16 +36,10 @@ TURBORL_HD TURBORL_INLINE Real select(bool cond, Real if_true, Real if_false) {
 }
 
 
-// libm's pow with the exponent hidden from the optimiser: GCC would otherwise rewrite
+// libm's pow (or powf) with the exponent hidden from the optimiser: GCC would otherwise rewrite
 // pow(x, 2.0) as x*x, which is not what NumPy computes.
-inline double libm_pow(double x, double exponent) {
-#if defined(__GNUC__) && !defined(__CUDA_ARCH__)
-  asm("" : "+m"(exponent));
-#endif
-  return std::pow(x, exponent);
-}
-
-inline float libm_powf(float x, float exponent) {
+template <class T>
+inline T libm_pow(T x, T exponent) {
 #if defined(__GNUC__) && !defined(__CUDA_ARCH__)
   asm("" : "+m"(exponent));
 #endif
@@ -107,20 +101,16 @@ struct Math<double> {
     sin_x = ::sin(x);
     cos_x = ::cos(x);
   }
-  // Python's / NumPy's scalar `x**2`.
-  TURBORL_HD TURBORL_INLINE static double pow2(double x) {
+  // Python's / NumPy's scalar `x**2`: libm pow for a float64 scalar, powf for a NumPy float32
+  // scalar inside a float64 simulation (e.g. Pendulum's action). The GPU, which cannot match
+  // glibc anyway, multiplies.
+  template <class Scalar>
+  TURBORL_HD TURBORL_INLINE static Scalar pow2(Scalar x) {
+    static_assert(std::is_same_v<Scalar, double> || std::is_same_v<Scalar, float>);
 #if defined(__CUDA_ARCH__)
     return x * x;
 #else
-    return detail::libm_pow(x, 2.0);
-#endif
-  }
-  // `x**2` of a NumPy float32 scalar inside a float64 simulation (e.g. Pendulum's action).
-  TURBORL_HD TURBORL_INLINE static float pow2(float x) {
-#if defined(__CUDA_ARCH__)
-    return x * x;
-#else
-    return detail::libm_powf(x, 2.0f);
+    return detail::libm_pow(x, Scalar(2));
 #endif
   }
   // Python's and NumPy's a % b: fmod, then moved to the sign of b.

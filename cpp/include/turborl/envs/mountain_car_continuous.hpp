@@ -13,6 +13,7 @@
 #include "turborl/core/math.hpp"
 #include "turborl/core/rng.hpp"
 #include "turborl/envs/env_spec.hpp"
+#include "turborl/envs/mountain_car.hpp"
 
 namespace turborl::envs {
 
@@ -20,9 +21,10 @@ struct MountainCarContinuous {
   static constexpr const char* id = "MountainCarContinuous-v0";
   static constexpr int max_episode_steps = 999;
 
-  static constexpr int obs_dim = 2;  // position, velocity
-  static constexpr double obs_low[obs_dim] = {-1.2, -0.07};
-  static constexpr double obs_high[obs_dim] = {0.6, 0.07};
+  // The same track as MountainCar-v0: position and velocity, with its bounds.
+  static constexpr int obs_dim = MountainCar::obs_dim;
+  static constexpr const double (&obs_low)[obs_dim] = MountainCar::obs_low;
+  static constexpr const double (&obs_high)[obs_dim] = MountainCar::obs_high;
   static constexpr ActionKind action_kind = ActionKind::kBox;
   static constexpr int action_dim = 1;  // force, clipped to [-1, 1]
   static constexpr double action_low[action_dim] = {-1.0};
