@@ -211,16 +211,16 @@ class VecEnv {
     return num_envs;
   }
 
-  // State and Params are plain structs of Real fields, so they convert to and from arrays of
-  // Real; bit_cast lets the compiler keep the fields in (vector) registers. The helpers take
-  // raw column pointers so that hot loops can pass __restrict locals: through member pointers
-  // the compiler must assume state, parameters and outputs alias, and does not vectorise.
+  // State and Params are plain structs of Real fields; field k of env i lives at
+  // columns[k * n + i]. The helpers take raw column pointers so that the kernels can pass them
+  // as __restrict parameters (see physics_kernel).
   TURBORL_INLINE static State load_state(const Real* __restrict columns, int64_t n, int64_t i) {
     return load_fields<State>(columns, n, i, std::make_index_sequence<kStateDim>{});
   }
 
   // Aggregate initialisation from each field's column. (A bit_cast from an array would move a
-  // small struct as one integer, which the vectoriser cannot split into per-field lanes.)
+  // small struct as one integer, which the vectoriser cannot split into per-field lanes; the
+  // store direction has no such problem.)
   template <class Fields, size_t... k>
   TURBORL_INLINE static Fields load_fields(const Real* __restrict columns, int64_t n, int64_t i,
                                            std::index_sequence<k...>) {
