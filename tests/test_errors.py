@@ -212,3 +212,120 @@ def test_cuda_rollout_rejects_wrong_envs_before_touching_the_gpu():
 def test_cuda_rollout_without_a_gpu_says_so():
     with pytest.raises(RuntimeError, match="no CUDA device is available"):
         turborl.cuda.cartpole_rollout(ready(), np.zeros((2, 3), dtype=np.int64))
+
+
+# ---- replay buffers -------------------------------------------------------------------------------
+
+from turborl.replay import PrioritizedReplayBuffer, ReplayBuffer  # noqa: E402
+
+REPLAY_SPEC = {"obs": ((3,), np.float32), "action": ((), np.int64), "reward": ((), np.float32),
+               "terminated": ((), bool), "truncated": ((), bool)}
+
+
+def replay_step(num_envs=2, **overrides):
+    fields = dict(obs=np.zeros((num_envs, 3), np.float32), action=np.zeros(num_envs, np.int64),
+                  reward=np.zeros(num_envs, np.float32), terminated=np.zeros(num_envs, bool),
+                  truncated=np.zeros(num_envs, bool))
+    fields.update(overrides)
+    return fields
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, pattern",
+    [
+        ({"capacity": 0}, ValueError, r"capacity must be >= 1, got 0"),
+        ({"capacity": 1}, ValueError, r"capacity must be >= num_envs \(2\), got 1"),
+        ({"capacity": 3}, ValueError, r"capacity must hold at least 2 steps of every env \(4 transitions\) .*, got 2"),
+        ({"num_envs": 0}, ValueError, r"num_envs must be >= 1, got 0"),
+        ({"capacity": 2.5}, TypeError, r"capacity must be an integer, got float"),
+        ({"spec": {"obs": ((3,), np.float32)}}, ValueError, r"missing \['action', 'reward', 'terminated', 'truncated'\]"),
+        ({"spec": {**REPLAY_SPEC, "reward": ((), np.int32)}}, ValueError, r"spec\['reward'\] must be a float32 or float64"),
+        ({"spec": {**REPLAY_SPEC, "terminated": ((), np.uint8)}}, ValueError, r"spec\['terminated'\] must be a bool"),
+        ({"spec": {**REPLAY_SPEC, "obs": ((0,), np.float32)}}, ValueError, r"spec\['obs'\] shape must have positive"),
+        ({"spec": {**REPLAY_SPEC, "obs": ((3,), "banana")}}, TypeError, r"spec\['obs'\] dtype 'banana' is not"),
+        ({"spec": {**REPLAY_SPEC, "obs": ((3,), object)}}, TypeError, r"spec\['obs'\] dtype must be bool, integer"),
+        ({"spec": {**REPLAY_SPEC, "obs": 7}}, TypeError, r"spec\['obs'\] must be \(shape, dtype\)"),
+        ({"spec": [("obs", 3)]}, TypeError, r"spec must be a mapping"),
+        ({"autoreset_mode": "disabled"}, ValueError, r"autoreset_mode must be one of \['next_step', 'same_step'\]"),
+        ({"autoreset_mode": "same_step"}, ValueError, r"'same_step' needs a 'next_obs' field"),
+        ({"seed": -3}, ValueError, r"seed must be in \[0, 2\*\*64\), got -3"),
+    ],
+)
+def test_replay_buffer_rejects_bad_construction(kwargs, error, pattern):
+    arguments = {"capacity": 100, "spec": REPLAY_SPEC, "num_envs": 2, **kwargs}
+    with pytest.raises(error, match=pattern):
+        ReplayBuffer(arguments.pop("capacity"), arguments.pop("spec"), **arguments)
+
+
+@pytest.mark.parametrize("kwargs, pattern", [
+    ({"alpha": -0.5}, r"alpha must be a finite number >= 0, got -0.5"),
+    ({"beta": float("nan")}, r"beta must be a finite number >= 0, got nan"),
+    ({"eps": -1e-3}, r"eps must be a finite number >= 0, got -0.001"),
+])
+def test_prioritized_buffer_rejects_bad_exponents(kwargs, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        PrioritizedReplayBuffer(100, REPLAY_SPEC, **kwargs)
+
+
+@pytest.mark.parametrize(
+    "fields, error, pattern",
+    [
+        ({k: v for k, v in replay_step().items() if k != "reward"}, ValueError, r"missing \['reward'\]"),
+        ({**replay_step(), "value": np.zeros(2)}, ValueError, r"unexpected \['value'\]"),
+        (replay_step(obs=np.zeros((2, 4), np.float32)), ValueError, r"obs must have shape \(2, \*\(3,\)\)"),
+        (replay_step(obs=np.zeros((3, 3), np.float32)), ValueError, r"got \(3, 3\)"),
+        (replay_step(action=np.zeros(2, np.float32)), TypeError, r"action must have dtype int64 .* got float32"),
+        (replay_step(terminated=np.zeros(2, np.int64)), TypeError, r"terminated must have dtype bool .* got int64"),
+        (replay_step(reward=np.zeros(2, bool)), TypeError, r"reward must have dtype float32 .* got bool"),
+        (replay_step(obs=np.zeros((5, 2, 3), np.float32)), ValueError,
+         r"all fields must hold the same number of steps; .*obs holds 5"),
+        (replay_step(obs=object()), TypeError, r"obs must be an array of numbers of dtype float32, got dtype object"),
+    ],
+)
+def test_replay_add_rejects_bad_fields(fields, error, pattern):
+    buffer = ReplayBuffer(100, REPLAY_SPEC, num_envs=2)
+    with pytest.raises(error, match=pattern):
+        buffer.add(**fields)
+    assert len(buffer) == 0, "a refused add must store nothing"
+
+
+def test_replay_sample_rejects_bad_requests():
+    buffer = PrioritizedReplayBuffer(100, REPLAY_SPEC, num_envs=2, seed=0)
+    with pytest.raises(ValueError, match="holds no complete transition yet"):
+        buffer.sample(1)
+    buffer.add(**replay_step())
+    with pytest.raises(ValueError, match="holds no complete transition yet"):
+        buffer.sample(1)  # one step: its next observation is not stored yet
+    for _ in range(3):
+        buffer.add(**replay_step())
+    for kwargs, pattern in [({"batch_size": 7}, r"batch_size \(7\) is larger than the number of stored transitions \(6\)"),
+                            ({"batch_size": 0}, r"batch_size must be >= 1, got 0"),
+                            ({"batch_size": 2, "n_step": 0}, r"n_step must be >= 1, got 0"),
+                            ({"batch_size": 2, "gamma": 1.5}, r"gamma must be in \[0, 1\], got 1.5"),
+                            ({"batch_size": 2, "gamma": -0.1}, r"gamma must be in \[0, 1\], got -0.1"),
+                            ({"batch_size": 2, "beta": -1.0}, r"beta must be a finite number >= 0, got -1.0")]:
+        with pytest.raises(ValueError, match=pattern):
+            buffer.sample(**kwargs)
+
+
+@pytest.mark.parametrize(
+    "indices, priorities, error, pattern",
+    [
+        (np.array([0, 1]), np.array([1.0, -2.0]), ValueError, r"priorities\[1\] = -2 must be a finite number >= 0"),
+        (np.array([0, 1]), np.array([np.nan, 1.0]), ValueError, r"priorities\[0\] = nan must be a finite"),
+        (np.array([0, 1]), np.array([1.0, np.inf]), ValueError, r"priorities\[1\] = inf must be a finite"),
+        (np.array([0, 500]), np.array([1.0, 1.0]), IndexError, r"indices\[1\] = 500 is outside \[0, 100\)"),
+        (np.array([-1]), np.array([1.0]), IndexError, r"indices\[0\] = -1 is outside"),
+        (np.array([0, 1]), np.array([1.0]), ValueError, r"1-D of the same length"),
+        (np.array([0.5]), np.array([1.0]), TypeError, r"indices must be integers, got dtype float64"),
+    ],
+)
+def test_update_priorities_rejects_bad_values(indices, priorities, error, pattern):
+    buffer = PrioritizedReplayBuffer(100, REPLAY_SPEC, num_envs=2, seed=0)
+    for _ in range(4):
+        buffer.add(**replay_step())
+    buffer.sample(2)
+    before = buffer._core.priority_leaves.copy()
+    with pytest.raises(error, match=pattern):
+        buffer.update_priorities(indices, priorities)
+    assert np.array_equal(before, buffer._core.priority_leaves), "a refused update must change nothing"

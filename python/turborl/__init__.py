@@ -1,12 +1,13 @@
 """turborl: reinforcement learning with a C++ core (and CUDA where a GPU exists).
 
 Subpackages mirror the C++ topics: ``turborl.envs`` (batched simulators with Gymnasium's
-VectorEnv API) and ``turborl.cuda`` (GPU kernels). torch is optional for everything here.
+VectorEnv API), ``turborl.replay`` (replay buffers) and ``turborl.cuda`` (GPU kernels). torch is
+optional for everything here.
 """
 
-from turborl import envs
+from turborl import envs, replay
 from turborl.cuda import cuda_available
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "cuda_available", "envs"]
+__all__ = ["__version__", "cuda_available", "envs", "replay"]
