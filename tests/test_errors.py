@@ -329,3 +329,135 @@ def test_update_priorities_rejects_bad_values(indices, priorities, error, patter
     with pytest.raises(error, match=pattern):
         buffer.update_priorities(indices, priorities)
     assert np.array_equal(before, buffer._core.priority_leaves), "a refused update must change nothing"
+
+
+# ---- evaluation: interval estimates, profiles, AdaStop, CSVs -------------------------------------
+
+from turborl.eval import MultipleAgentsComparator, create_performance_profile, get_interval_estimates  # noqa: E402
+from turborl.eval import metrics as eval_metrics  # noqa: E402
+from turborl.eval import commands as eval_commands  # noqa: E402
+from turborl.eval.report import read_scores  # noqa: E402
+
+GOOD_SCORES = np.arange(12.0).reshape(4, 3)
+
+
+def nan_scores():
+    scores = GOOD_SCORES.copy()
+    scores[2, 1] = np.nan
+    return scores
+
+
+@pytest.mark.parametrize(
+    "score_dict, kwargs, error, pattern",
+    [
+        ({}, {}, ValueError, r"score_dict must be a non-empty mapping"),
+        ({"a": np.zeros((0, 3))}, {}, ValueError, r"score_dict\['a'\] is empty \(shape \(0, 3\)\)"),
+        ({"a": [[1.0, 2.0], [3.0]]}, {}, ValueError, r"score_dict\['a'\] must be a numeric array .* could not be read"),
+        ({"a": np.ones(5)}, {}, ValueError, r"score_dict\['a'\] must have 2 or 3 dimensions .* got shape \(5,\)"),
+        ({"a": nan_scores()}, {}, ValueError, r"score_dict\['a'\] holds NaN or infinite scores at \[2, 1\]"),
+        ({"a": [["x", "y"]]}, {}, ValueError, r"could not be read"),
+        ({"a": GOOD_SCORES}, {"reps": 0}, ValueError, r"reps must be >= 1, got 0"),
+        ({"a": GOOD_SCORES}, {"confidence_interval_size": 1.0}, ValueError,
+         r"confidence_interval_size must be strictly between 0 and 1, got 1.0"),
+        ({"a": GOOD_SCORES}, {"confidence_interval_size": 0}, ValueError, r"strictly between 0 and 1, got 0"),
+        ({"a": GOOD_SCORES}, {"method": "normal"}, ValueError, r"method must be one of .* got 'normal'"),
+        ({"a": GOOD_SCORES}, {"random_state": -3}, ValueError, r"random_state"),
+    ],
+)
+def test_interval_estimates_reject_bad_input(score_dict, kwargs, error, pattern):
+    with pytest.raises(error, match=pattern):
+        get_interval_estimates(score_dict, eval_metrics.aggregate_iqm, **kwargs)
+
+
+@pytest.mark.parametrize(
+    "tau_list, kwargs, pattern",
+    [
+        ([0.0, 0.5, 0.4], {}, r"tau_list must be increasing; tau_list\[2\] = 0.4 follows"),
+        ([], {}, r"tau_list must be a non-empty 1-D list"),
+        ([0.0, np.nan], {}, r"tau_list must be a non-empty 1-D list of finite thresholds"),
+        ([0.0, 1.0], {"reps": -5}, r"reps must be >= 1, got -5"),
+        ([0.0, 1.0], {"confidence_interval_size": 1.5}, r"strictly between 0 and 1, got 1.5"),
+    ],
+)
+def test_performance_profile_rejects_bad_input(tau_list, kwargs, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        create_performance_profile({"a": GOOD_SCORES}, tau_list, **kwargs)
+
+
+def test_probability_of_improvement_needs_matching_tasks():
+    pair = {"a,b": (GOOD_SCORES, np.ones((4, 2)))}
+    with pytest.raises(ValueError, match=r"every array must have the same number of tasks"):
+        get_interval_estimates(pair, eval_metrics.probability_of_improvement, reps=10, random_state=0)
+
+
+@pytest.mark.parametrize(
+    "kwargs, pattern",
+    [
+        ({"K": 0}, r"K must be >= 1, got 0"),
+        ({"n": 0}, r"n must be >= 1, got 0"),
+        ({"n": [5, -1]}, r"n\[1\] must be >= 1, got -1"),
+        ({"B": 0}, r"B must be >= 1, got 0"),
+        ({"alpha": 1.0}, r"alpha must be in \(0, 1\), got 1.0"),
+        ({"beta": 1.0}, r"beta must be in \[0, 1\), got 1.0"),
+        ({"seed": -1}, r"seed"),
+    ],
+)
+def test_adastop_rejects_bad_construction(kwargs, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        MultipleAgentsComparator(**kwargs)
+
+
+def test_adastop_rejects_bad_evaluations():
+    comparator = MultipleAgentsComparator(n=3, K=2, B=100, seed=0)
+    with pytest.raises(ValueError, match=r"at least two agent names"):
+        comparator.partial_compare({"a": [1.0, 2.0, 3.0]})
+    with pytest.raises(ValueError, match=r"the evaluations of 'b' hold NaN"):
+        comparator.partial_compare({"a": [1.0, 2.0, 3.0], "b": [1.0, np.nan, 3.0]})
+    with pytest.raises(ValueError, match=r"interim 0 needs 3 evaluations"):
+        comparator.partial_compare({"a": [1.0, 2.0, 3.0], "b": [1.0, 2.0]})
+
+
+@pytest.mark.parametrize(
+    "text, pattern",
+    [
+        (",a,b\n0,1,2\n1,3,4\n", r"holds 2 rows of scores, expected N = 3"),
+        (",a,b\n0,1,2\n1,3,x\n2,5,6\n", r"line 3, column 'b': 'x' is not a number"),
+        (",a,b\n0,1,2\n1,3\n2,5,6\n", r"line 3: 2 cells, expected 3"),
+        (",a,b\n0,1,2\n1,3,nan\n2,5,6\n", r"line 3, column 'b': 'nan' is not finite"),
+        (",a\n0,1\n1,2\n2,3\n", r"at least two agents"),
+        (",a,a\n0,1,2\n1,3,4\n2,5,6\n", r"agent names in the header must be distinct"),
+    ],
+)
+def test_compare_rejects_bad_csv(tmp_path, text, pattern):
+    path = tmp_path / "group.csv"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=pattern):
+        eval_commands.compare_step(path, size_group=3, n_permutations=100, seed=0)
+    assert not (tmp_path / eval_commands.STATE_FILE).exists(), "a refused CSV must not create a state"
+
+
+def test_compare_reports_a_damaged_state_and_keeps_it(tmp_path):
+    path = tmp_path / "group.csv"
+    path.write_text(",a,b\n0,1,2\n1,3,4\n2,5,6\n")
+    state = tmp_path / eval_commands.STATE_FILE
+    for damage in ['{"format": "turborl-adastop", "version": 1', '{"format": "something else"}', "[]"]:
+        state.write_text(damage)
+        with pytest.raises(ValueError, match=r"is damaged .* kept as it is"):
+            eval_commands.compare_step(path, size_group=3, n_permutations=100, seed=0)
+        assert state.read_text() == damage, "a damaged state must be reported, not reset"
+
+
+@pytest.mark.parametrize(
+    "text, pattern",
+    [
+        ("algorithm,task,run,score\nppo,cp,0,1\n", r"must have the columns .* missing \['step'\]"),
+        ("algorithm,task,run,step,score\nppo,cp,0,10,abc\n", r"line 2: step must be an integer and score a number"),
+        ("algorithm,task,run,step,score\nppo,cp,0,10,inf\n", r"line 2: score 'inf' is not finite"),
+        ("algorithm,task,run,step,score\n", r"no score rows"),
+    ],
+)
+def test_report_rejects_bad_score_files(tmp_path, text, pattern):
+    path = tmp_path / "scores.csv"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=pattern):
+        read_scores([path])

@@ -7,4 +7,5 @@ NB_MODULE(_core, m) {
   turborl::bindings::bind_core(m);
   turborl::bindings::bind_envs(m);
   turborl::bindings::bind_replay(m);
+  turborl::bindings::bind_stats(m);
 }

@@ -5,9 +5,9 @@ VectorEnv API), ``turborl.replay`` (replay buffers) and ``turborl.cuda`` (GPU ke
 optional for everything here.
 """
 
-from turborl import envs, replay
+from turborl import envs, eval, replay  # noqa: A004 (turborl.eval is a subpackage)
 from turborl.cuda import cuda_available
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "cuda_available", "envs", "replay"]
+__all__ = ["__version__", "cuda_available", "envs", "eval", "replay"]

@@ -80,6 +80,24 @@ def write_directory(path: str | os.PathLike, write: Callable[[Path], None], *, k
                 entry.unlink(missing_ok=True)
 
 
+def write_file(path: str | os.PathLike, data: bytes) -> None:
+    """Replaces the file at ``path`` with ``data`` atomically: a temporary file in the same
+    directory, flushed and fsynced, then renamed over ``path``."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        with open(temporary, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, target)
+        _fsync_path(target.parent)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
 def read_directory(path: str | os.PathLike, *, kind: str) -> Path:
     """The directory of the live version of a save made by ``write_directory``."""
     root = Path(path)

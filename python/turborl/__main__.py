@@ -1,0 +1,7 @@
+"""``python -m turborl ...``: the turborl command line."""
+
+import sys
+
+from turborl.cli import main
+
+sys.exit(main())
