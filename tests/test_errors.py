@@ -461,3 +461,60 @@ def test_report_rejects_bad_score_files(tmp_path, text, pattern):
     path.write_text(text)
     with pytest.raises(ValueError, match=pattern):
         read_scores([path])
+
+
+# ---- training --------------------------------------------------------------------------------------
+
+def train(argv, capsys):
+    from turborl.cli import main
+
+    code = main(["train", *argv, "--progress", "false"])
+    return code, capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv, pattern",
+    [
+        (["a2c", "--env", "CartPole-v1"], r"unknown algorithm 'a2c'; turborl trains dqn, ppo"),
+        (["ppo", "--env", "NoSuchEnv-v9"], r"env_id 'NoSuchEnv-v9' is neither a turborl env nor a registered"),
+        (["ppo", "--env", "CartPole-v1", "--learning-rate", "fast"], r"learning_rate must be a number, got 'fast'"),
+        (["ppo", "--env", "CartPole-v1", "--num-envs", "2.5"], r"num_envs must be an integer, got '2.5'"),
+        (["ppo", "--env", "CartPole-v1", "--normalize-obs", "maybe"], r"normalize_obs must be true or false"),
+        (["ppo", "--env", "CartPole-v1", "--gamma", "1.5"], r"gamma must be in \[0, 1\], got 1.5"),
+        (["ppo", "--env", "CartPole-v1", "--critic", "huber"], r"critic must be one of"),
+        (["ppo", "--env", "CartPole-v1", "--no-such-flag", "1"], r"ppo has no option --no-such-flag"),
+        (["dqn", "--env", "Pendulum-v1"], r"DQN needs a Discrete action space; Pendulum-v1 has Box"),
+        (["dqn", "--env", "CartPole-v1", "--loss", "l1"], r"loss must be one of"),
+        (["--resume", "/nonexistent/run"], r"no checkpoint in '/nonexistent/run'"),
+        ([], r"name an algorithm"),
+    ],
+)
+def test_train_rejects_bad_input(tmp_path, capsys, argv, pattern):
+    import re
+
+    code, err = train([*argv, "--out", str(tmp_path / "run")] if argv and argv[0] != "--resume" else argv, capsys)
+    assert code == 2 and re.search(pattern, err), err
+
+
+def test_resume_rejects_another_algorithms_or_versions_checkpoint(tmp_path):
+    pytest.importorskip("torch")
+    import torch
+    from turborl.algos import DQN, PPO, PPOConfig
+    from turborl.algos.checkpoint import CHECKPOINT_DIR
+
+    PPO(PPOConfig(env_id="CartPole-v1", num_envs=2, num_steps=16, minibatch_size=32, total_timesteps=64,
+                  eval_interval=64, eval_episodes=1, progress=False), tmp_path).learn()
+    with pytest.raises(ValueError, match=r"is a ppo run, not dqn"):
+        DQN.resume(tmp_path)
+    state_file = next((tmp_path / CHECKPOINT_DIR).glob("v-*/state.pt"))
+    data = torch.load(state_file, weights_only=True)
+    data["version"] = 99
+    torch.save(data, state_file)
+    with pytest.raises(ValueError, match=r"has version 99; this turborl reads version 1"):
+        PPO.resume(tmp_path)
+    state_file.write_bytes(b"garbage")
+    with pytest.raises(ValueError, match=r"the checkpoint in .* is damaged or unreadable"):
+        PPO.resume(tmp_path)
+    (tmp_path / "policy.pt").write_bytes(b"not a policy")
+    with pytest.raises(ValueError, match=r"the policy .* is damaged or unreadable"):
+        turborl.load_policy(tmp_path)

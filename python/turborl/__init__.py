@@ -1,8 +1,9 @@
 """turborl: reinforcement learning with a C++ core (and CUDA where a GPU exists).
 
 Subpackages mirror the C++ topics: ``turborl.envs`` (batched simulators with Gymnasium's
-VectorEnv API), ``turborl.replay`` (replay buffers) and ``turborl.cuda`` (GPU kernels). torch is
-optional for everything here.
+VectorEnv API), ``turborl.replay`` (replay buffers), ``turborl.eval`` (interval estimates,
+AdaStop), ``turborl.cuda`` (GPU kernels); ``turborl.algos`` (PPO, DQN) and ``turborl.nn`` need
+torch, which the rest does not: they are imported on first use, as is ``turborl.load_policy``.
 """
 
 from turborl import envs, eval, replay  # noqa: A004 (turborl.eval is a subpackage)
@@ -10,4 +11,12 @@ from turborl.cuda import cuda_available
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "cuda_available", "envs", "eval", "replay"]
+__all__ = ["__version__", "cuda_available", "envs", "eval", "load_policy", "replay"]
+
+
+def load_policy(path):
+    """The policy saved by a training run (``policy.pt`` or its run directory); its
+    ``act(obs, deterministic=True)`` maps a batch of observations to actions. Needs torch."""
+    from turborl.algos.policy import load_policy as load
+
+    return load(path)

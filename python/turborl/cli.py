@@ -3,6 +3,8 @@
     turborl compare FILE.csv [-K 5] [-N 5] [-B 10000] [--alpha 0.05] [--beta 0] [--seed S] [--compare-to-first]
     turborl compare --status PATH | --reset PATH | --plot OUT.png PATH
     turborl report SCORES.csv [...] --out DIR [--reps 2000] [--seed 0] [--normalize TASK=LOW:HIGH ...]
+    turborl train ALGO --env ID [--total-timesteps N] [--seed S] [--out DIR] [--FLAG VALUE ...]
+    turborl train --resume DIR
 
 Each command's work lives in its topic's module; this file only parses arguments.
 """
@@ -43,6 +45,16 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--normalize", action="append", default=[], metavar="TASK=LOW:HIGH",
                         help="score range of a task; with a range for every task, scores are aggregated over tasks")
     report.add_argument("--no-plots", action="store_true", help="write report.md only")
+
+    train = commands.add_parser("train", help="train an agent (needs torch): ppo, dqn",
+                                usage="turborl train ALGO --env ID [--out DIR] [--FLAG VALUE ...] | --resume DIR",
+                                description="Train ALGO on a turborl or Gymnasium env. Every field of the "
+                                            "algorithm's config is also a flag: --learning-rate 3e-4, "
+                                            "--hidden-sizes 64,64, --normalize-obs true ...")
+    train.add_argument("--env", help="environment id, e.g. CartPole-v1")
+    train.add_argument("--out", help="run directory (default runs/ALGO-ENV-seedS)")
+    train.add_argument("--config", dest="config_file", help="a config.yaml (or .json) to start from")
+    train.add_argument("--resume", metavar="DIR", help="continue the checkpointed run in DIR")
     return parser
 
 
@@ -61,7 +73,16 @@ def _normalize_ranges(items: Sequence[str]) -> dict[str, tuple[float, float]]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # ``train ALGO``: the algorithm is taken here, since the algorithm's own flags (and their
+    # values) follow and would otherwise be read as the positional argument.
+    algorithm = None
+    if len(argv) > 1 and argv[0] == "train" and not argv[1].startswith("-"):
+        algorithm = argv.pop(1)
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command != "train":
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         if args.command == "compare":
             from turborl.eval import commands
@@ -81,7 +102,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             print(build_report(read_scores(args.scores), args.out, reps=args.reps, seed=args.seed,
                                normalize=_normalize_ranges(args.normalize) or None, plots=not args.no_plots))
-    except (ValueError, TypeError, RuntimeError) as error:
+        elif args.command == "train":
+            from turborl.algos.commands import train_command
+
+            print(train_command(algorithm, args.env, args.out, args.config_file, args.resume, extra))
+    except (ValueError, TypeError, RuntimeError, FileNotFoundError, ImportError) as error:
         print(f"turborl {args.command}: error: {error}", file=sys.stderr)
         return 2
     return 0

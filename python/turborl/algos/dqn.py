@@ -1,0 +1,245 @@
+"""Deep Q-Networks (Mnih et al., 2015) with the usual improvements, on turborl's replay buffers.
+
+SB3's DQN loop and option names: ``train_frequency`` env steps of epsilon-greedy collection, then
+``gradient_steps`` updates of ``batch_size``; the target network is updated every
+``target_update_interval`` env steps (Polyak ``tau``, 1 = copy); epsilon decays linearly over
+``exploration_fraction`` of training. On top: double Q-learning (van Hasselt et al., 2016),
+n-step returns and prioritized replay (Schaul et al., 2016; beta annealed to 1) from
+``turborl.replay``, and Q-values trained by HL-Gauss or two-hot classification ("Stop
+Regressing", Farebrother et al., 2024) instead of a Huber or squared error.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from torch import nn
+
+from turborl.algos.base import Algorithm
+from turborl.algos.config import Config
+from turborl.algos.schedules import linear
+from turborl.algos.value_heads import ValueHead, make_value_head
+from turborl.nn import MLP
+from turborl.replay import PrioritizedReplayBuffer, ReplayBuffer, spec_from_env
+
+__all__ = ["DQN", "DQNConfig"]
+
+LOSSES = ("huber", "mse", "hl_gauss", "two_hot")
+
+
+@dataclasses.dataclass
+class DQNConfig(Config):
+    algorithm: ClassVar[str] = "dqn"
+    num_envs: int = 1
+    learning_rate: float = 1e-4
+    buffer_size: int = 1_000_000
+    learning_starts: int = 100
+    batch_size: int = 32
+    gamma: float = 0.99
+    tau: float = 1.0
+    target_update_interval: int = 10_000
+    train_frequency: int = 4
+    gradient_steps: int = 1
+    exploration_fraction: float = 0.1
+    exploration_initial_eps: float = 1.0
+    exploration_final_eps: float = 0.05
+    max_grad_norm: float = 10.0
+    double_q: bool = True
+    n_step: int = 1
+    prioritized: bool = False
+    per_alpha: float = 0.6
+    per_beta: float = 0.4
+    per_eps: float = 1e-6
+    loss: str = "huber"
+    value_bins: int = 51
+    v_min: float = 0.0
+    v_max: float = 100.0
+    hl_gauss_sigma: float = 0.75  # in bin widths
+
+    def validate(self) -> None:
+        super().validate()
+        for name in ("buffer_size", "batch_size", "target_update_interval", "train_frequency", "n_step"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        for name in ("learning_starts", "gradient_steps"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        for name in ("gamma", "tau", "exploration_fraction", "exploration_initial_eps", "exploration_final_eps"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
+        if self.loss not in LOSSES:
+            raise ValueError(f"loss must be one of {list(LOSSES)}, got {self.loss!r}")
+        if self.buffer_size < self.num_envs:
+            raise ValueError(f"buffer_size ({self.buffer_size}) must hold at least one step of {self.num_envs} envs")
+
+
+class QNetwork(nn.Module):
+    """An MLP with ``actions x head.outputs`` outputs (SB3's default init, ReLU)."""
+
+    def __init__(self, config: DQNConfig, obs_dim: int, num_actions: int) -> None:
+        super().__init__()
+        critic = "mse" if config.loss in ("huber", "mse") else config.loss
+        self.head: ValueHead = make_value_head(critic, config.v_min, config.v_max, config.value_bins,
+                                               config.hl_gauss_sigma)
+        self.num_actions = num_actions
+        self.body = MLP(obs_dim, num_actions * self.head.outputs, config.hidden_sizes, "relu", orthogonal=False)
+
+    def outputs(self, obs: torch.Tensor) -> torch.Tensor:
+        """[batch, actions, head outputs]."""
+        return self.body(obs).view(obs.shape[0], self.num_actions, self.head.outputs)
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        """Q-values [batch, actions]."""
+        return self.head.value(self.outputs(obs))
+
+
+class DQN(Algorithm):
+    Config = DQNConfig
+    autoreset_mode = "next_step"  # the replay buffer recognises reset steps itself
+
+    def _build(self) -> None:
+        config: DQNConfig = self.config
+        if not hasattr(self.action_space, "n"):
+            raise ValueError(f"DQN needs a Discrete action space; {config.env_id} has {self.action_space} "
+                             "(use PPO for continuous actions)")
+        if len(self.observation_space.shape) != 1:
+            raise ValueError(f"DQN here takes flat (1-D) observations, got shape {self.observation_space.shape}")
+        self.q_network = self.policy_network(config, self.observation_space, self.action_space)
+        self.target_network = self.policy_network(config, self.observation_space, self.action_space)
+        self.target_network.load_state_dict(self.q_network.state_dict())
+        self.target_network.requires_grad_(False)
+        self.optimizer = torch.optim.Adam(self.q_network.parameters(), lr=config.learning_rate, fused=True)
+        capacity = max(config.num_envs, config.buffer_size // config.num_envs * config.num_envs)
+        spec = spec_from_env(self.envs)
+        if config.prioritized:
+            self.replay = PrioritizedReplayBuffer(capacity, spec, num_envs=config.num_envs, seed=config.seed,
+                                                  alpha=config.per_alpha, beta=config.per_beta, eps=config.per_eps)
+        else:
+            self.replay = ReplayBuffer(capacity, spec, num_envs=config.num_envs, seed=config.seed)
+        self.vector_steps = 0  # for the target update, counted per vector step as SB3
+        self.gradient_updates = 0
+
+    @classmethod
+    def policy_network(cls, config: DQNConfig, observation_space: Any, action_space: Any) -> QNetwork:
+        return QNetwork(config, int(np.prod(observation_space.shape)), int(action_space.n))
+
+    @staticmethod
+    def policy_action(network: QNetwork, obs: torch.Tensor, deterministic: bool) -> torch.Tensor:
+        return network(obs).argmax(-1)
+
+    def _policy_parts(self) -> tuple[nn.Module, Any]:
+        return self.q_network, None
+
+    def epsilon(self) -> float:
+        config: DQNConfig = self.config
+        return linear(config.exploration_initial_eps, config.exploration_final_eps, config.exploration_fraction,
+                      self.progress())
+
+    # ---- one iteration: train_frequency env steps, then gradient_steps updates -----------------
+
+    def _iteration(self) -> dict[str, float]:
+        config: DQNConfig = self.config
+        vector_steps = max(1, -(-config.train_frequency // config.num_envs))
+        target_every = max(config.target_update_interval // config.num_envs, 1)
+        for _ in range(vector_steps):
+            self._collect_step()
+            self.vector_steps += 1
+            if self.vector_steps % target_every == 0:
+                self._update_target()
+            if self.global_step >= config.total_timesteps:
+                break
+        metrics = {"epsilon": self.epsilon(), "loss": float("nan"), "q_mean": float("nan")}
+        if self.global_step > config.learning_starts and config.gradient_steps > 0:
+            metrics.update(self._train(config.gradient_steps))
+        return metrics
+
+    def _collect_step(self) -> None:
+        config: DQNConfig = self.config
+        num_envs = config.num_envs
+        explore = self.rng.random(num_envs) < self.epsilon()
+        if self.global_step < config.learning_starts:
+            explore[:] = True  # SB3: uniform random actions before learning starts
+        actions = self.rng.integers(0, self.action_space.n, num_envs)
+        if not explore.all():
+            with torch.no_grad():
+                greedy = self.q_network(torch.from_numpy(np.asarray(self.obs, dtype=np.float32))).argmax(-1).numpy()
+            actions = np.where(explore, actions, greedy)
+        next_obs, reward, terminated, truncated, info = self.envs.step(actions)
+        self.replay.add(obs=self.obs, action=actions, reward=reward, terminated=terminated, truncated=truncated)
+        self.obs = next_obs
+        self.global_step += num_envs
+        self.log.episodes(info)
+
+    def _update_target(self) -> None:
+        tau = self.config.tau
+        with torch.no_grad():
+            if tau == 1.0:
+                for target, online in zip(self.target_network.parameters(), self.q_network.parameters()):
+                    target.copy_(online)
+            else:
+                for target, online in zip(self.target_network.parameters(), self.q_network.parameters()):
+                    target.lerp_(online, tau)
+
+    def td_targets(self, rewards: torch.Tensor, discounts: torch.Tensor, next_obs: torch.Tensor) -> torch.Tensor:
+        """``R + discount * Q_target(s', a')``: R the n-step return, discount ``gamma^k`` (0 after a
+        termination), a' the online network's greedy action (double Q) or the target's."""
+        with torch.no_grad():
+            target_q = self.target_network(next_obs)
+            source = self.q_network(next_obs) if self.config.double_q else target_q
+            next_actions = source.argmax(-1, keepdim=True)
+            return rewards + discounts * target_q.gather(-1, next_actions).squeeze(-1)
+
+    def _train(self, gradient_steps: int) -> dict[str, float]:
+        config: DQNConfig = self.config
+        total_loss = total_q = 0.0
+        for _ in range(gradient_steps):
+            if config.prioritized:  # beta anneals to 1 over training (Schaul et al.)
+                beta = linear(config.per_beta, 1.0, 1.0, self.progress())
+                batch = self.replay.sample(config.batch_size, n_step=config.n_step, gamma=config.gamma, beta=beta,
+                                           as_torch=True)
+            else:
+                batch = self.replay.sample(config.batch_size, n_step=config.n_step, gamma=config.gamma, as_torch=True)
+            obs, actions = batch.obs.float(), batch.action.long()
+            targets = self.td_targets(batch.reward.float(), batch.discount.float(), batch.next_obs.float())
+            outputs = self.q_network.outputs(obs)
+            chosen = outputs[torch.arange(actions.shape[0]), actions]  # [batch, head outputs]
+            q_values = self.q_network.head.value(chosen)
+            if config.loss == "huber":
+                losses = nn.functional.smooth_l1_loss(q_values, targets, reduction="none")
+            else:
+                losses = self.q_network.head.loss(chosen, targets)
+            if config.prioritized:
+                loss = (torch.as_tensor(batch.weights, dtype=losses.dtype) * losses).mean()
+            else:
+                loss = losses.mean()
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            nn.utils.clip_grad_norm_(self.q_network.parameters(), config.max_grad_norm)
+            self.optimizer.step()
+            if config.prioritized:
+                self.replay.update_priorities(batch.indices, (q_values.detach() - targets).abs().numpy())
+            total_loss += loss.item()
+            total_q += q_values.detach().mean().item()
+            self.gradient_updates += 1
+        return {"loss": total_loss / gradient_steps, "q_mean": total_q / gradient_steps}
+
+    # ---- checkpoints ---------------------------------------------------------------------------
+
+    def _state(self) -> dict[str, Any]:
+        return {"q_network": self.q_network.state_dict(), "target_network": self.target_network.state_dict(),
+                "optimizer": self.optimizer.state_dict(), "vector_steps": self.vector_steps,
+                "gradient_updates": self.gradient_updates}
+
+    def _write_extra(self, directory: Path) -> None:
+        self.replay.save(directory / "replay")
+
+    def _load_state(self, state: dict[str, Any], directory: Path) -> None:
+        self.q_network.load_state_dict(state["q_network"])
+        self.target_network.load_state_dict(state["target_network"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.vector_steps, self.gradient_updates = int(state["vector_steps"]), int(state["gradient_updates"])
+        self.replay = type(self.replay).load(directory / "replay")

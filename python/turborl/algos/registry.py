@@ -1,0 +1,23 @@
+"""Algorithm names -> classes (``turborl train ALGO``)."""
+
+from __future__ import annotations
+
+__all__ = ["algorithm_class", "algorithm_names"]
+
+
+def _algorithms() -> dict[str, type]:
+    from turborl.algos.dqn import DQN
+    from turborl.algos.ppo import PPO
+
+    return {"ppo": PPO, "dqn": DQN}
+
+
+def algorithm_names() -> list[str]:
+    return sorted(_algorithms())
+
+
+def algorithm_class(name: str) -> type:
+    algorithms = _algorithms()
+    if name not in algorithms:
+        raise ValueError(f"unknown algorithm {name!r}; turborl trains {', '.join(sorted(algorithms))}")
+    return algorithms[name]

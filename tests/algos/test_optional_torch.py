@@ -1,0 +1,24 @@
+"""torch is optional: turborl imports without it; turborl.algos says how to install it."""
+
+import subprocess
+import sys
+
+BLOCK_TORCH = "import sys; sys.modules['torch'] = None\n"
+
+
+def run(code):
+    return subprocess.run([sys.executable, "-c", BLOCK_TORCH + code], capture_output=True, text=True)
+
+
+def test_turborl_imports_without_torch():
+    result = run("import turborl, numpy as np\n"
+                 "envs = turborl.envs.make_vec('CartPole-v1', 2, seed=0); envs.reset()\n"
+                 "print(turborl.eval.metrics.aggregate_iqm(np.ones((3, 2))))")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "1.0"
+
+
+def test_algos_without_torch_say_how_to_install_it():
+    result = run("import turborl.algos")
+    assert result.returncode != 0
+    assert "ImportError: turborl.algos needs PyTorch: pip install torch==2.13.0" in result.stderr
