@@ -60,7 +60,7 @@ def test_two_hot_splits_between_neighbours_with_the_exact_mean():
 
 @pytest.mark.parametrize("kwargs, pattern", [({"v_min": 1.0, "v_max": 1.0}, r"v_max must be greater than v_min"),
                                              ({"num_bins": 1}, r"num_bins must be an integer >= 2, got 1"),
-                                             ({"sigma": -0.1}, r"sigma must be a finite number > 0, got -0.1"),
+                                             ({"sigma": -0.1}, r"sigma must be .*> 0, got -0.1"),
                                              ({"v_max": float("inf")}, r"must be finite")])
 def test_bad_arguments(kwargs, pattern):
     arguments = {"v_min": 0.0, "v_max": 1.0, "num_bins": 10, **kwargs}

@@ -23,7 +23,8 @@ class RunLog:
     def __init__(self, out_dir: Path | None, algorithm: str, task: str, run: int, total_timesteps: int,
                  progress: bool = True, tensorboard: bool = False) -> None:
         self.out_dir, self.algorithm, self.task, self.run = out_dir, algorithm, task, run
-        self.scores: list[tuple[int, float]] = []
+        self.scores: list[tuple[int, float, float]] = []  # (step, mean return, seconds since start)
+        self._start = time.perf_counter()
         self.recent_returns: collections.deque[float] = collections.deque(maxlen=100)
         self._metrics_rows: list[dict[str, Any]] = []
         self._metrics_file: Any = None
@@ -81,7 +82,7 @@ class RunLog:
 
     def score(self, global_step: int, mean_return: float) -> None:
         """One evaluation point; scores.csv is rewritten atomically so it is always complete."""
-        self.scores.append((global_step, float(mean_return)))
+        self.scores.append((global_step, float(mean_return), round(time.perf_counter() - self._start, 3)))
         if self._writer is not None:
             self._writer.add_scalar("eval/mean_return", mean_return, global_step)
         if self.out_dir is not None:
@@ -90,9 +91,9 @@ class RunLog:
     def _scores_csv(self) -> str:
         text = io.StringIO()
         writer = csv.writer(text, lineterminator="\n")
-        writer.writerow(SCORE_COLUMNS)
-        for step, score in self.scores:
-            writer.writerow([self.algorithm, self.task, self.run, step, repr(score)])
+        writer.writerow([*SCORE_COLUMNS, "seconds"])  # wall-clock since the run started (resumes add on)
+        for step, score, seconds in self.scores:
+            writer.writerow([self.algorithm, self.task, self.run, step, repr(score), seconds])
         return text.getvalue()
 
     # ---- end and resume ------------------------------------------------------------------------
@@ -110,7 +111,7 @@ class RunLog:
     def _plot(self) -> None:
         from turborl.eval.plots import plot_sample_efficiency_curve, save_figure
 
-        steps, scores = (np.array(column) for column in zip(*self.scores))
+        steps, scores = (np.array(column) for column in list(zip(*self.scores))[:2])
         name = f"{self.algorithm}, seed {self.run}"
         ax = plot_sample_efficiency_curve(steps, {name: scores}, {name: np.stack([scores, scores])},
                                           ylabel=f"mean evaluation return ({self.task})")
@@ -121,7 +122,8 @@ class RunLog:
                 "metrics_rows": list(self._metrics_rows)}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.scores = [(int(s), float(v)) for s, v in state["scores"]]
+        self.scores = [(int(s), float(v), float(t)) for s, v, t in state["scores"]]
+        self._start = time.perf_counter() - (self.scores[-1][2] if self.scores else 0.0)
         self.recent_returns.clear()
         self.recent_returns.extend(state["recent_returns"])
         self._metrics_rows = list(state["metrics_rows"])
