@@ -69,7 +69,9 @@ def _expectation(logits: torch.Tensor, support: torch.Tensor) -> torch.Tensor:
 
 
 def _cross_entropy(probs: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
-    return -(probs * logits.log_softmax(-1)).sum(-1)
+    # 0 log 0 = 0: bins without target mass add nothing, even where a logit is -inf.
+    terms = torch.where(probs > 0, probs * logits.log_softmax(-1), torch.zeros((), dtype=logits.dtype))
+    return -terms.sum(-1)
 
 
 def _check_logits(logits: torch.Tensor, num_bins: int) -> None:
@@ -93,6 +95,8 @@ class HLGauss(nn.Module):
     the mass of ``N(y, sigma^2)`` on bin ``i``, renormalised over the support so it sums to 1
     (``Phi`` is the standard normal CDF). The predicted value is ``sum_i softmax(logits)_i * c_i``
     over the centres ``c_i``. The paper's default ``sigma`` is 0.75 bin widths (sigma / w = 0.75).
+    Bin masses are differences of ``erf`` near ``y`` and of ``erfc`` in the tails, so far bins keep
+    their tiny but nonzero mass, ``log(to_probs(y))`` stays finite and the loss cannot produce NaN.
 
     Well inside the support the mean of the target distribution equals ``y`` to about 1e-5 bin
     widths; within a few ``sigma`` of ``v_min`` or ``v_max`` the truncation pulls it inward (the
@@ -130,9 +134,16 @@ class HLGauss(nn.Module):
         target = _as_float(target)
         edges = self.edges.to(dtype=target.dtype, device=target.device)
         y = target.clamp(self.v_min, self.v_max).unsqueeze(-1)
-        # erf(z / sqrt(2)) = 2 Phi(z) - 1: the constant and the factor 2 cancel in the ratio.
-        cdf = torch.special.erf((edges - y) / (math.sqrt(2.0) * self.sigma))
-        return (cdf[..., 1:] - cdf[..., :-1]) / (cdf[..., -1:] - cdf[..., :1])
+        # 2 (Phi(b) - Phi(a)) = erf(b / sqrt 2) - erf(a / sqrt 2); the factor 2 cancels when normalising.
+        z = (edges - y) / (math.sqrt(2.0) * self.sigma)
+        a, b = z[..., :-1], z[..., 1:]
+        # erf saturates at +-1 a few sigma out, so a difference of erfs loses the tails (exact zeros
+        # 8 sigma out in float64). Bins wholly above or below y use erfc, which stays accurate there.
+        above = torch.special.erfc(a) - torch.special.erfc(b)
+        below = torch.special.erfc(-b) - torch.special.erfc(-a)
+        mass = torch.where(a >= 0, above, torch.where(b <= 0, below, torch.special.erf(b) - torch.special.erf(a)))
+        # The bins' total is Phi(e_m) - Phi(e_0) (times 2): the Gaussian's mass on the support.
+        return mass / mass.sum(-1, keepdim=True)
 
     def from_logits(self, logits: torch.Tensor) -> torch.Tensor:
         """Predicted value ``sum_i softmax(logits)_i * centers_i``; shape ``logits.shape[:-1]``."""
@@ -185,9 +196,12 @@ class TwoHot(nn.Module):
         target = _as_float(target)
         y = target.clamp(self.v_min, self.v_max)
         position = (y - self.v_min) * ((self.num_bins - 1) / (self.v_max - self.v_min))
-        lower = position.floor().clamp(0, self.num_bins - 2)
-        upper_weight = (position - lower).clamp(0, 1)
-        index = lower.long().unsqueeze(-1)
+        index = position.floor().clamp(0, self.num_bins - 2).long().unsqueeze(-1)
+        # The weight is measured from the bracketing atoms, not from ``position``, so that the
+        # expectation reproduces y to rounding of y itself (``position`` carries range * eps).
+        atoms = self.centers.to(dtype=y.dtype, device=y.device)
+        low, high = atoms[index], atoms[index + 1]
+        upper_weight = ((y.unsqueeze(-1) - low) / (high - low)).clamp(0, 1).squeeze(-1)
         probs = torch.zeros(*y.shape, self.num_bins, dtype=y.dtype, device=y.device)
         probs.scatter_(-1, index, (1 - upper_weight).unsqueeze(-1))
         probs.scatter_(-1, index + 1, upper_weight.unsqueeze(-1))
