@@ -153,7 +153,10 @@ class DQN(Algorithm):
             if self.global_step >= config.total_timesteps:
                 break
         metrics = {"epsilon": self.epsilon(), "loss": float("nan"), "q_mean": float("nan")}
-        if self.global_step > config.learning_starts and config.gradient_steps > 0:
+        # SB3 samples with replacement and can start with fewer stored transitions than a batch;
+        # turborl's buffers sample without replacement, so training waits for one full batch.
+        if (self.global_step > config.learning_starts and config.gradient_steps > 0
+                and self.replay.num_sampleable >= config.batch_size):
             metrics.update(self._train(config.gradient_steps))
         return metrics
 
