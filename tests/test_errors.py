@@ -518,3 +518,14 @@ def test_resume_rejects_another_algorithms_or_versions_checkpoint(tmp_path):
     (tmp_path / "policy.pt").write_bytes(b"not a policy")
     with pytest.raises(ValueError, match=r"the policy .* is damaged or unreadable"):
         turborl.load_policy(tmp_path)
+
+
+def test_policy_rejects_observations_of_the_wrong_shape(tmp_path):
+    pytest.importorskip("torch")
+    from turborl.algos import PPO, PPOConfig
+
+    PPO(PPOConfig(env_id="CartPole-v1", num_envs=2, num_steps=16, minibatch_size=32, total_timesteps=32,
+                  eval_interval=32, eval_episodes=1, progress=False), tmp_path).learn()
+    policy = turborl.load_policy(tmp_path)
+    with pytest.raises(ValueError, match=r"obs must be a batch of shape \[N, 4\], got \(4,\)"):
+        policy.act(np.zeros(4, np.float32))

@@ -177,8 +177,7 @@ class Algorithm:
         self._next_eval = int(state["next_eval"])
         self._next_checkpoint = None if state["next_checkpoint"] is None else int(state["next_checkpoint"])
         self.log.load_state_dict(state["log"])
-        if self.log._bar is not None:
-            self.log.step(self.global_step)
+        self.log.step(self.global_step)  # the progress bar starts where the run stopped
         if state["envs"] is not None and hasattr(self.envs, "set_state"):
             self.envs.set_state(state["envs"])
             self.obs = state["obs"]

@@ -40,8 +40,9 @@ class Config:
     algorithm: typing.ClassVar[str] = ""
 
     def __post_init__(self) -> None:
+        annotations = typing.get_type_hints(type(self))
         for field in dataclasses.fields(self):
-            setattr(self, field.name, _coerce(field.name, getattr(self, field.name), _field_type(type(self), field)))
+            setattr(self, field.name, _coerce(field.name, getattr(self, field.name), annotations[field.name]))
         self.validate()
 
     def validate(self) -> None:
@@ -70,10 +71,6 @@ class Config:
 def _at_least(config: Config, name: str, minimum: float) -> None:
     if getattr(config, name) < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {getattr(config, name)}")
-
-
-def _field_type(cls: type, field: dataclasses.Field) -> Any:
-    return typing.get_type_hints(cls)[field.name]
 
 
 def _coerce(name: str, value: Any, annotation: Any) -> Any:
