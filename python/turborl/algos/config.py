@@ -30,6 +30,9 @@ class Config:
     # Environments: "auto" uses turborl's C++ envs where the id is one, else Gymnasium's.
     env_backend: str = "auto"
     hidden_sizes: tuple[int, ...] = (64, 64)
+    # Networks: "native" trains MLPs in turborl's C++ engine, "torch" in torch; "auto" picks
+    # native where the algorithm and network support it (turborl.nn.native).
+    backend: str = "auto"
     torch_threads: int = 1
     eval_interval: int = 10_000
     eval_episodes: int = 10
@@ -57,6 +60,8 @@ class Config:
             raise ValueError(f"seed must be >= 0, got {self.seed}")
         if self.env_backend not in ("auto", "turborl", "gymnasium"):
             raise ValueError(f"env_backend must be 'auto', 'turborl' or 'gymnasium', got {self.env_backend!r}")
+        if self.backend not in ("auto", "native", "torch"):
+            raise ValueError(f"backend must be 'auto', 'native' or 'torch', got {self.backend!r}")
         if not self.hidden_sizes or min(self.hidden_sizes) < 1:
             raise ValueError(f"hidden_sizes must be positive layer widths, got {self.hidden_sizes}")
 

@@ -53,7 +53,8 @@ def save_policy(path: str | Path, algorithm: str, config: dict[str, Any], networ
                 observation_space: Any, action_space: Any, obs_normalizer: Any = None) -> None:
     data = {"format": POLICY_FORMAT, "version": POLICY_VERSION, "algorithm": algorithm, "config": config,
             "observation_space": describe_space(observation_space), "action_space": describe_space(action_space),
-            "network": network.state_dict(),
+            # clones: parameters may be views of one flat buffer (the native backend)
+            "network": {key: value.detach().clone() for key, value in network.state_dict().items()},
             "obs_normalizer": None if obs_normalizer is None else to_plain(obs_normalizer.state_dict())}
     buffer = io.BytesIO()
     torch.save(data, buffer)

@@ -8,6 +8,12 @@ from the true final observation: the envs run in ``same_step`` autoreset mode an
 ``gamma * V(info["final_obs"])`` is added to the reward of the truncating step, as SB3 does.
 The critic regresses returns (``critic="mse"``) or classifies them with HL-Gauss or two-hot
 targets ("Stop Regressing", Farebrother et al., 2024).
+
+``backend="native"`` (what "auto" picks for MLPs with the MSE critic) runs acting, GAE and each
+whole update (all epochs x minibatches) in turborl's C++ engine on the same torch module, whose
+parameters become views of one flat buffer; the minibatch order still comes from
+``torch.randperm``, so on fixed data both backends take the same steps (tests/algos/test_ppo.py).
+Actions are sampled from turborl's counter-based generator (seed, global step) instead of torch's.
 """
 
 from __future__ import annotations
@@ -21,11 +27,14 @@ import numpy as np
 import torch
 from torch import nn
 
+from turborl import _core
+
 from turborl.algos.base import Algorithm
 from turborl.algos.config import Config
 from turborl.algos.returns import gae
 from turborl.algos.value_heads import ValueHead, make_value_head
 from turborl.nn import MLP, ObservationNormalizer, RewardNormalizer
+from turborl.nn.native import FlatAdam, flatten_parameters, linear_parameters, mlp_layout, resolve_backend
 
 __all__ = ["PPO", "PPOConfig", "clipped_surrogate_loss"]
 
@@ -131,7 +140,12 @@ class PPO(Algorithm):
             raise ValueError(f"PPO here takes flat (1-D) observations, got shape {self.observation_space.shape}")
         obs_dim = self.observation_space.shape[0]
         self.agent = self.policy_network(config, self.observation_space, self.action_space)
-        self.optimizer = torch.optim.Adam(self.agent.parameters(), lr=config.learning_rate, eps=1e-5, fused=True)
+        self.backend = resolve_backend(config.backend, self._native_unsupported())
+        if self.backend == "native":
+            self.engine = NativeActorCritic(self.agent, config.learning_rate)
+            self.optimizer = self.engine.optimizer
+        else:
+            self.optimizer = torch.optim.Adam(self.agent.parameters(), lr=config.learning_rate, eps=1e-5, fused=True)
         self.obs_normalizer = ObservationNormalizer((obs_dim,)) if config.normalize_obs else None
         self.reward_normalizer = RewardNormalizer(config.num_envs, config.gamma) if config.normalize_reward else None
         steps, envs = config.num_steps, config.num_envs
@@ -142,6 +156,11 @@ class PPO(Algorithm):
             "dones": torch.zeros(steps, envs), "values": torch.zeros(steps, envs),
         }
         self._normalized_obs = self._normalize(self.obs, update=True)
+
+    def _native_unsupported(self) -> Optional[str]:
+        if self.config.critic != "mse":
+            return f"critic={self.config.critic!r} (the native PPO update regresses values with the MSE critic)"
+        return None
 
     @classmethod
     def policy_network(cls, config: PPOConfig, observation_space: Any, action_space: Any) -> ActorCritic:
@@ -169,8 +188,9 @@ class PPO(Algorithm):
         if config.anneal_lr:
             self.optimizer.param_groups[0]["lr"] = fraction_left * config.learning_rate
         clip = config.clip_coef * fraction_left if config.anneal_clip else config.clip_coef
-        advantages, returns = self._collect()
-        return self._update(advantages, returns, clip)
+        advantages, returns = self._collect_native() if self.backend == "native" else self._collect()
+        update = self._update_native if self.backend == "native" else self._update
+        return update(advantages, returns, clip)
 
     def _collect(self) -> tuple[torch.Tensor, torch.Tensor]:
         config: PPOConfig = self.config
@@ -199,6 +219,44 @@ class PPO(Algorithm):
                 self._normalized_obs = self._normalize(self.obs, update=True)
             last_values = self.agent.value(torch.from_numpy(self._normalized_obs))
             return gae(b["rewards"], b["values"], b["dones"], last_values, config.gamma, config.gae_lambda)
+
+    def _collect_native(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """``_collect`` with acting, values and GAE in the engine; writes the same buffers."""
+        config: PPOConfig = self.config
+        b = {key: value.numpy() for key, value in self.buffer.items()}
+        engine = self.engine
+        for t in range(config.num_steps):
+            obs = self._normalized_obs
+            b["obs"][t] = obs
+            action = engine.act(obs, config.seed, self.global_step, b["log_probs"][t], b["values"][t])
+            b["actions"][t] = action
+            env_action = action if self.agent.discrete else np.clip(action, self.action_space.low,
+                                                                    self.action_space.high)
+            self.obs, reward, terminated, truncated, info = self.envs.step(env_action)
+            self.global_step += config.num_envs
+            self.log.episodes(info)
+            done = terminated | truncated
+            if self.reward_normalizer is not None:
+                reward = self.reward_normalizer(reward, done)
+            b["rewards"][t] = reward
+            cut_short = truncated & ~terminated
+            if cut_short.any():  # bootstrap from the true final observation
+                final_obs = self._normalize(np.asarray(info["final_obs"])[cut_short], update=False)
+                b["rewards"][t][cut_short] += np.float32(config.gamma) * engine.value(final_obs)
+            b["dones"][t] = done
+            self._normalized_obs = self._normalize(self.obs, update=True)
+        last_values = engine.value(self._normalized_obs)
+        return engine.gae(b["rewards"], b["values"], b["dones"], last_values, config.gamma, config.gae_lambda)
+
+    def _update_native(self, advantages: torch.Tensor, returns: torch.Tensor, clip: float) -> dict[str, float]:
+        """``_update`` as one engine call: every epoch's permutation is drawn first (torch.randperm,
+        as ``_update``), then all minibatch steps run in C++."""
+        config: PPOConfig = self.config
+        batch = config.num_steps * config.num_envs
+        order = np.stack([torch.randperm(batch).numpy() for _ in range(config.update_epochs)])
+        b = {key: value.numpy().reshape(batch, -1) for key, value in self.buffer.items()}
+        return self.engine.update(b["obs"], b["actions"], b["log_probs"], b["values"], advantages.numpy(),
+                                  returns.numpy(), order, config, clip)
 
     def _update(self, advantages: torch.Tensor, returns: torch.Tensor, clip: float) -> dict[str, float]:
         config: PPOConfig = self.config
@@ -255,7 +313,8 @@ class PPO(Algorithm):
     # ---- checkpoints ---------------------------------------------------------------------------
 
     def _state(self) -> dict[str, Any]:
-        return {"agent": self.agent.state_dict(), "optimizer": self.optimizer.state_dict(),
+        agent = {key: value.detach().clone() for key, value in self.agent.state_dict().items()}
+        return {"agent": agent, "optimizer": self.optimizer.state_dict(),
                 "obs_normalizer": None if self.obs_normalizer is None else self.obs_normalizer.state_dict(),
                 "reward_normalizer": None if self.reward_normalizer is None else self.reward_normalizer.state_dict()}
 
@@ -267,3 +326,63 @@ class PPO(Algorithm):
         if self.reward_normalizer is not None:
             self.reward_normalizer.load_state_dict(state["reward_normalizer"])
         self._normalized_obs = self._normalize(self.obs, update=False)
+
+
+class NativeActorCritic:
+    """The engine's PPO for an :class:`ActorCritic`: its parameters move into one flat buffer
+    (actor, critic, then log std), stepped by a :class:`FlatAdam`
+    whose ``param_groups`` let PPO anneal the learning rate as with torch's Adam."""
+
+    def __init__(self, agent: ActorCritic, learning_rate: float) -> None:
+        actor_sizes, activation = mlp_layout(agent.actor)
+        critic_sizes, critic_activation = mlp_layout(agent.critic)
+        if critic_activation != activation:
+            raise ValueError(f"actor and critic activations differ: {activation} vs {critic_activation}")
+        layout = linear_parameters(agent.actor) + linear_parameters(agent.critic)
+        if not agent.discrete:
+            layout.append((agent, "log_std"))
+        self.flat = flatten_parameters(layout)
+        self.params = self.flat.numpy()
+        if {id(p) for p in agent.parameters()} != {id(getattr(owner, name)) for owner, name in layout}:
+            raise ValueError("ActorCritic has parameters outside the engine's layout")
+        self.discrete = agent.discrete
+        self.action_dim = actor_sizes[-1]
+        self.core = _core.nn.PpoEngine32(actor_sizes, critic_sizes, activation, agent.discrete)
+        self.optimizer = FlatAdam(self.flat, agent.parameters(), learning_rate, eps=1e-5)
+        self._index_actions = np.zeros(0, dtype=np.int64)
+        self._actions = np.zeros(0, dtype=np.float32)
+
+    def act(self, obs: np.ndarray, seed: int, counter: int, log_probs: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """Sampled actions for a batch of observations; fills their log-probabilities and values."""
+        n = obs.shape[0]
+        if self.discrete:
+            out, dummy = np.empty(n, dtype=np.int64), self._actions
+            self.core.act(self.params, obs, seed, counter, False, out, dummy, log_probs, values)
+        else:
+            out, dummy = np.empty((n, self.action_dim), dtype=np.float32), self._index_actions
+            self.core.act(self.params, obs, seed, counter, False, dummy, out, log_probs, values)
+        return out
+
+    def value(self, obs: np.ndarray) -> np.ndarray:
+        values = np.empty(obs.shape[0], dtype=np.float32)
+        self.core.value(self.params, np.ascontiguousarray(obs, dtype=np.float32), values)
+        return values
+
+    def gae(self, rewards: np.ndarray, values: np.ndarray, dones: np.ndarray, last_values: np.ndarray, gamma: float,
+            gae_lambda: float) -> tuple[torch.Tensor, torch.Tensor]:
+        advantages, returns = np.empty_like(rewards), np.empty_like(rewards)
+        _core.nn.gae(rewards, values, dones, last_values, gamma, gae_lambda, advantages, returns)
+        return torch.from_numpy(advantages), torch.from_numpy(returns)
+
+    def update(self, obs: np.ndarray, actions: np.ndarray, old_log_probs: np.ndarray, old_values: np.ndarray,
+               advantages: np.ndarray, returns: np.ndarray, order: np.ndarray, config: PPOConfig,
+               clip: float) -> dict[str, float]:
+        opt = self.optimizer
+        stats = self.core.update(
+            self.params, opt.grads, opt.exp_avg, opt.exp_avg_sq, opt.step, obs, actions, old_log_probs, old_values,
+            advantages.reshape(-1), returns.reshape(-1), order, config.minibatch_size, opt.lr, opt.eps, clip,
+            config.ent_coef, config.vf_coef, config.max_grad_norm, config.norm_adv, config.clip_vloss,
+            math.nan if config.target_kl is None else config.target_kl)
+        opt.step = int(stats.pop("step"))
+        stats.pop("updates")
+        return stats

@@ -1,0 +1,292 @@
+// Bindings of the native small-network engine (turborl.nn.native drives them). Every array is
+// checked for size here, so a wrong shape raises ValueError naming the argument instead of
+// reading out of bounds; loops run with the GIL released. Each class exists in float32 (the
+// training path) and float64 (gradient tests against torch autograd to 1e-10).
+#include <nanobind/nanobind.h>
+#include <nanobind/ndarray.h>
+#include <nanobind/stl/string.h>
+#include <nanobind/stl/vector.h>
+
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "bindings.hpp"
+#include "turborl/core/check.hpp"
+#include "turborl/nn/mlp.hpp"
+#include "turborl/nn/optim.hpp"
+#include "turborl/nn/ppo.hpp"
+
+namespace nb = nanobind;
+using namespace nb::literals;
+
+namespace turborl::bindings {
+namespace {
+
+template <class T>
+using In = nb::ndarray<const T, nb::c_contig, nb::device::cpu>;
+template <class T>
+using Out = nb::ndarray<T, nb::c_contig, nb::device::cpu>;
+
+template <class Array>
+void check_size(const Array& a, std::size_t expected, const char* name) {
+  TURBORL_CHECK(a.size() == expected, name, " must hold ", expected, " values, got ", a.size());
+}
+
+template <class T>
+nb::ndarray<nb::numpy, T> new_array(std::vector<std::size_t> shape) {
+  std::size_t count = 1;
+  for (std::size_t extent : shape) count *= extent;
+  T* data = new T[count > 0 ? count : 1]();
+  nb::capsule owner(data, [](void* p) noexcept { delete[] static_cast<T*>(p); });
+  return nb::ndarray<nb::numpy, T>(data, shape.size(), shape.data(), owner);
+}
+
+nn::Activation activation_code(const std::string& name) {
+  if (name == "identity") return nn::Activation::kIdentity;
+  if (name == "tanh") return nn::Activation::kTanh;
+  if (name == "relu") return nn::Activation::kRelu;
+  if (name == "leaky_relu") return nn::Activation::kLeakyRelu;
+  detail::throw_invalid_argument("activation must be one of 'identity', 'tanh', 'relu', 'leaky_relu', got '", name,
+                                 "'");
+}
+
+nn::MlpSpec mlp_spec(std::vector<int> sizes, const std::string& activation, const std::string& output_activation,
+                     bool layer_norm) {
+  nn::MlpSpec spec;
+  spec.sizes = std::move(sizes);
+  spec.hidden_activation = activation_code(activation);
+  spec.output_activation = activation_code(output_activation);
+  spec.layer_norm = layer_norm;
+  nn::check_spec(spec);
+  return spec;
+}
+
+// Rows of a [rows, features] input, checked against the network's input width.
+template <class T>
+std::size_t rows_of(const In<T>& x, int features, const char* name) {
+  TURBORL_CHECK(x.ndim() == 2 && x.shape(1) == std::size_t(features), name, " must have shape [batch, ", features,
+                "], got ndim ", x.ndim(), " and ", x.size(), " values");
+  TURBORL_CHECK(x.shape(0) >= 1, name, " must hold at least one row");
+  return x.shape(0);
+}
+
+template <class T>
+void bind_mlp(nb::module_& m, const char* name) {
+  using Mlp = nn::Mlp<T>;
+  nb::class_<Mlp>(m, name)
+      .def(
+          "__init__",
+          [](Mlp* self, std::vector<int> sizes, const std::string& activation, const std::string& output_activation,
+             bool layer_norm) { new (self) Mlp(mlp_spec(std::move(sizes), activation, output_activation, layer_norm)); },
+          "sizes"_a, "activation"_a = "tanh", "output_activation"_a = "identity", "layer_norm"_a = false)
+      .def_prop_ro("num_params", &Mlp::num_params)
+      .def(
+          "forward",
+          [](Mlp& mlp, In<T> params, In<T> x) {
+            check_size(params, std::size_t(mlp.num_params()), "params");
+            const std::size_t batch = rows_of(x, mlp.in_features(), "x");
+            auto out = new_array<T>({batch, std::size_t(mlp.out_features())});
+            {
+              nb::gil_scoped_release release;
+              mlp.load(params.data());
+              const T* y = mlp.forward(x.data(), mlp.in_features(), std::ptrdiff_t(batch));
+              for (std::size_t b = 0; b < batch; ++b)
+                for (int o = 0; o < mlp.out_features(); ++o)
+                  out.data()[b * mlp.out_features() + o] = y[b * mlp.output_ld() + o];
+            }
+            return out;
+          },
+          "params"_a, "x"_a, "Outputs [batch, out] of the network with these parameters.")
+      .def(
+          "gradient",
+          [](Mlp& mlp, In<T> params, In<T> x, In<T> output_grad, Out<T> grads) {
+            check_size(params, std::size_t(mlp.num_params()), "params");
+            check_size(grads, std::size_t(mlp.num_params()), "grads");
+            const std::size_t batch = rows_of(x, mlp.in_features(), "x");
+            check_size(output_grad, batch * mlp.out_features(), "output_grad");
+            nb::gil_scoped_release release;
+            mlp.load(params.data());
+            mlp.forward(x.data(), mlp.in_features(), std::ptrdiff_t(batch));
+            T* d_out = mlp.output_grad(std::ptrdiff_t(batch));
+            for (std::size_t b = 0; b < batch; ++b)
+              for (int o = 0; o < mlp.out_features(); ++o)
+                d_out[b * mlp.output_ld() + o] = output_grad.data()[b * mlp.out_features() + o];
+            mlp.backward(x.data(), mlp.in_features(), std::ptrdiff_t(batch), grads.data());
+          },
+          "params"_a, "x"_a, "output_grad"_a, "grads"_a,
+          "Adds sum_b output_grad[b] . d outputs[b] / d params to grads (a vector-Jacobian product).");
+}
+
+template <class T>
+void bind_optim(nb::module_& m) {
+  m.def(
+      "adam_step",
+      [](Out<T> params, In<T> grads, Out<T> exp_avg, Out<T> exp_avg_sq, int64_t step, double lr, double beta1,
+         double beta2, double eps, double weight_decay, bool decoupled) {
+        const std::size_t n = params.size();
+        check_size(grads, n, "grads");
+        check_size(exp_avg, n, "exp_avg");
+        check_size(exp_avg_sq, n, "exp_avg_sq");
+        TURBORL_CHECK(step >= 1, "step must be >= 1 (the step number after this update), got ", step);
+        nn::AdamOptions o{lr, beta1, beta2, eps, weight_decay, decoupled};
+        nn::check_adam(o);
+        nb::gil_scoped_release release;
+        nn::adam_step(params.data(), grads.data(), exp_avg.data(), exp_avg_sq.data(), std::ptrdiff_t(n), step, o);
+      },
+      "params"_a, "grads"_a, "exp_avg"_a, "exp_avg_sq"_a, "step"_a, "lr"_a, "beta1"_a = 0.9, "beta2"_a = 0.999,
+      "eps"_a = 1e-8, "weight_decay"_a = 0.0, "decoupled"_a = false);
+  m.def(
+      "clip_grad_norm",
+      [](Out<T> grads, double max_norm) {
+        TURBORL_CHECK(max_norm > 0, "max_norm must be > 0, got ", max_norm);
+        nb::gil_scoped_release release;
+        return nn::clip_grad_norm(grads.data(), std::ptrdiff_t(grads.size()), max_norm);
+      },
+      "grads"_a, "max_norm"_a);
+  m.def(
+      "polyak_update",
+      [](In<T> source, Out<T> target, double tau) {
+        check_size(target, source.size(), "target");
+        TURBORL_CHECK(tau >= 0 && tau <= 1, "tau must be in [0, 1], got ", tau);
+        nb::gil_scoped_release release;
+        nn::polyak_update(source.data(), target.data(), std::ptrdiff_t(source.size()), tau);
+      },
+      "source"_a, "target"_a, "tau"_a);
+}
+
+template <class T>
+void bind_ppo(nb::module_& m, const char* name) {
+  using Engine = nn::PpoEngine<T>;
+  m.def(
+      "gae",
+      [](In<T> rewards, In<T> values, In<T> dones, In<T> last_values, double gamma, double gae_lambda, Out<T> advantages,
+         Out<T> returns) {
+        TURBORL_CHECK(rewards.ndim() == 2, "rewards must have shape [steps, envs], got ndim ", rewards.ndim());
+        const std::size_t steps = rewards.shape(0), envs = rewards.shape(1);
+        for (auto [array, label] : {std::pair{&values, "values"}, std::pair{&dones, "dones"}})
+          check_size(*array, steps * envs, label);
+        check_size(last_values, envs, "last_values");
+        check_size(advantages, steps * envs, "advantages");
+        check_size(returns, steps * envs, "returns");
+        nb::gil_scoped_release release;
+        nn::gae(rewards.data(), values.data(), dones.data(), last_values.data(), std::ptrdiff_t(steps),
+                std::ptrdiff_t(envs), gamma, gae_lambda, advantages.data(), returns.data());
+      },
+      "rewards"_a, "values"_a, "dones"_a, "last_values"_a, "gamma"_a, "gae_lambda"_a, "advantages"_a, "returns"_a);
+
+  nb::class_<Engine>(m, name)
+      .def(
+          "__init__",
+          [](Engine* self, std::vector<int> actor_sizes, std::vector<int> critic_sizes, const std::string& activation,
+             bool discrete) {
+            new (self) Engine(mlp_spec(std::move(actor_sizes), activation, "identity", false),
+                              mlp_spec(std::move(critic_sizes), activation, "identity", false), discrete);
+          },
+          "actor_sizes"_a, "critic_sizes"_a, "activation"_a, "discrete"_a)
+      .def_prop_ro("num_params", &Engine::num_params)
+      .def(
+          "act",
+          [](Engine& e, In<T> params, In<T> obs, uint64_t seed, uint64_t counter, bool deterministic,
+             Out<int64_t> index_actions, Out<T> actions, Out<T> log_probs, Out<T> values) {
+            check_size(params, std::size_t(e.num_params()), "params");
+            const std::size_t n = rows_of(obs, e.obs_dim(), "obs");
+            if (e.discrete())
+              check_size(index_actions, n, "index_actions");
+            else
+              check_size(actions, n * e.action_dim(), "actions");
+            check_size(log_probs, n, "log_probs");
+            check_size(values, n, "values");
+            nb::gil_scoped_release release;
+            e.act(params.data(), obs.data(), std::ptrdiff_t(n), seed, counter, deterministic, index_actions.data(),
+                  actions.data(), log_probs.data(), values.data());
+          },
+          "params"_a, "obs"_a, "seed"_a, "counter"_a, "deterministic"_a, "index_actions"_a, "actions"_a,
+          "log_probs"_a, "values"_a)
+      .def(
+          "value",
+          [](Engine& e, In<T> params, In<T> obs, Out<T> values) {
+            check_size(params, std::size_t(e.num_params()), "params");
+            const std::size_t n = rows_of(obs, e.obs_dim(), "obs");
+            check_size(values, n, "values");
+            nb::gil_scoped_release release;
+            e.value(params.data(), obs.data(), std::ptrdiff_t(n), values.data());
+          },
+          "params"_a, "obs"_a, "values"_a)
+      .def(
+          "update",
+          [](Engine& e, Out<T> params, Out<T> grads, Out<T> exp_avg, Out<T> exp_avg_sq, int64_t step, In<T> obs,
+             In<T> actions, In<T> old_log_probs, In<T> old_values, In<T> advantages, In<T> returns,
+             nb::ndarray<const int64_t, nb::ndim<2>, nb::c_contig, nb::device::cpu> order, int64_t minibatch_size,
+             double lr, double eps, double clip, double ent_coef, double vf_coef, double max_grad_norm, bool norm_adv,
+             bool clip_vloss, double target_kl) {
+            const std::size_t p = std::size_t(e.num_params());
+            check_size(params, p, "params");
+            check_size(grads, p, "grads");
+            check_size(exp_avg, p, "exp_avg");
+            check_size(exp_avg_sq, p, "exp_avg_sq");
+            const std::size_t batch = rows_of(obs, e.obs_dim(), "obs");
+            check_size(actions, batch * (e.discrete() ? 1 : e.action_dim()), "actions");
+            for (auto [array, label] : {std::pair{&old_log_probs, "old_log_probs"}, std::pair{&old_values, "old_values"},
+                                        std::pair{&advantages, "advantages"}, std::pair{&returns, "returns"}})
+              check_size(*array, batch, label);
+            TURBORL_CHECK(order.shape(1) == batch, "order must have shape [epochs, ", batch, "], got [",
+                          order.shape(0), ", ", order.shape(1), "]");
+            for (std::size_t i = 0; i < order.size(); ++i)
+              TURBORL_CHECK(order.data()[i] >= 0 && std::size_t(order.data()[i]) < batch, "order holds index ",
+                            order.data()[i], " outside [0, ", batch, ")");
+            if (e.discrete())
+              for (std::size_t i = 0; i < batch; ++i)
+                TURBORL_CHECK(actions.data()[i] >= 0 && actions.data()[i] < T(e.action_dim()),
+                              "actions must be indices in [0, ", e.action_dim(), "), got ", actions.data()[i]);
+            TURBORL_CHECK(max_grad_norm > 0, "max_grad_norm must be > 0, got ", max_grad_norm);
+            TURBORL_CHECK(clip > 0, "clip must be > 0, got ", clip);
+            nn::PpoOptions o;
+            o.minibatch_size = minibatch_size;
+            o.clip = clip;
+            o.ent_coef = ent_coef;
+            o.vf_coef = vf_coef;
+            o.max_grad_norm = max_grad_norm;
+            o.norm_adv = norm_adv;
+            o.clip_vloss = clip_vloss;
+            o.target_kl = target_kl;
+            o.adam.lr = lr;
+            o.adam.eps = eps;
+            nn::check_adam(o.adam);
+            nn::PpoStats stats;
+            {
+              nb::gil_scoped_release release;
+              stats = e.update(params.data(), grads.data(), exp_avg.data(), exp_avg_sq.data(), step, obs.data(),
+                               actions.data(), old_log_probs.data(), old_values.data(), advantages.data(),
+                               returns.data(), std::ptrdiff_t(batch), order.data(), std::ptrdiff_t(order.shape(0)), o);
+            }
+            const double n = double(stats.updates > 0 ? stats.updates : 1);
+            nb::dict out;
+            out["policy_loss"] = stats.policy_loss / n;
+            out["value_loss"] = stats.value_loss / n;
+            out["entropy"] = stats.entropy / n;
+            out["approx_kl"] = stats.approx_kl / n;
+            out["clip_fraction"] = stats.clip_fraction / n;
+            out["updates"] = stats.updates;
+            out["step"] = step;
+            return out;
+          },
+          "params"_a, "grads"_a, "exp_avg"_a, "exp_avg_sq"_a, "step"_a, "obs"_a, "actions"_a, "old_log_probs"_a,
+          "old_values"_a, "advantages"_a, "returns"_a, "order"_a, "minibatch_size"_a, "lr"_a, "eps"_a, "clip"_a,
+          "ent_coef"_a, "vf_coef"_a, "max_grad_norm"_a, "norm_adv"_a, "clip_vloss"_a, "target_kl"_a);
+}
+
+}  // namespace
+
+void bind_nn(nb::module_& m) {
+  nb::module_ nn_module = m.def_submodule("nn", "The native small-network engine.");
+  bind_mlp<float>(nn_module, "Mlp32");
+  bind_mlp<double>(nn_module, "Mlp64");
+  bind_optim<float>(nn_module);
+  bind_optim<double>(nn_module);
+  bind_ppo<float>(nn_module, "PpoEngine32");
+  bind_ppo<double>(nn_module, "PpoEngine64");
+}
+
+}  // namespace turborl::bindings

@@ -1,0 +1,243 @@
+#pragma once
+// A dense multilayer perceptron whose parameters live in a caller's flat buffer, laid out as
+// torch's nn.Linear stack lists them: for each layer the weight [out, in] row-major, then the bias
+// [out]. torch sees the same memory as ordinary parameters (turborl.nn.native), so checkpoints and
+// policies are those of the torch backend.
+//
+// Forward keeps every layer's activations for backward; backward accumulates parameter gradients
+// into a flat buffer of the same layout. Workspaces grow to the largest batch seen and are then
+// reused: no allocation per update.
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "turborl/core/aligned_array.hpp"
+#include "turborl/core/check.hpp"
+#include "turborl/nn/kernels.hpp"
+
+namespace turborl::nn {
+
+enum class Activation : int { kIdentity = 0, kTanh = 1, kRelu = 2, kLeakyRelu = 3 };
+
+struct MlpSpec {
+  std::vector<int> sizes;               // in, hidden..., out
+  Activation hidden_activation = Activation::kTanh;
+  Activation output_activation = Activation::kIdentity;
+  bool layer_norm = false;              // parameter-free LayerNorm before each hidden activation (stream-x)
+  double leaky_slope = 0.01;            // torch's LeakyReLU default
+  double layer_norm_eps = 1e-5;         // torch's LayerNorm default
+};
+
+inline void check_spec(const MlpSpec& spec) {
+  TURBORL_CHECK(spec.sizes.size() >= 2, "an MLP needs at least input and output sizes, got ", spec.sizes.size(),
+                " sizes");
+  for (int size : spec.sizes) TURBORL_CHECK(size >= 1, "layer sizes must be >= 1, got ", size);
+  for (Activation a : {spec.hidden_activation, spec.output_activation})
+    TURBORL_CHECK(int(a) >= 0 && int(a) <= 3, "unknown activation code ", int(a));
+}
+
+template <class T>
+class Mlp {
+ public:
+  explicit Mlp(MlpSpec spec) : spec_(std::move(spec)) {
+    check_spec(spec_);
+    const int layers = num_layers();
+    std::ptrdiff_t offset = 0;
+    for (int l = 0; l < layers; ++l) {
+      Layer layer;
+      layer.in = spec_.sizes[l];
+      layer.out = spec_.sizes[l + 1];
+      layer.ld_in = padded(layer.in);
+      layer.ld_out = padded(layer.out);
+      layer.weight_offset = offset;
+      layer.bias_offset = offset + std::ptrdiff_t(layer.in) * layer.out;
+      offset = layer.bias_offset + layer.out;
+      layer.activation = l + 1 < layers ? spec_.hidden_activation : spec_.output_activation;
+      layer.layer_norm = spec_.layer_norm && l + 1 < layers;
+      layer.weight_t = AlignedArray<T>(std::size_t(layer.in) * layer.ld_out);
+      layer.weight_padded = AlignedArray<T>(std::size_t(layer.out) * layer.ld_in);
+      layer.bias = AlignedArray<T>(std::size_t(layer.ld_out));
+      layer.grad_weight_t = AlignedArray<T>(std::size_t(layer.in) * layer.ld_out);
+      layers_.push_back(std::move(layer));
+    }
+    num_params_ = offset;
+  }
+  Mlp(const Mlp&) = delete;
+  Mlp& operator=(const Mlp&) = delete;
+  Mlp(Mlp&&) noexcept = default;
+
+  int num_layers() const { return int(spec_.sizes.size()) - 1; }
+  int in_features() const { return spec_.sizes.front(); }
+  int out_features() const { return spec_.sizes.back(); }
+  std::ptrdiff_t num_params() const { return num_params_; }
+  std::ptrdiff_t output_ld() const { return layers_.back().ld_out; }
+  const MlpSpec& spec() const { return spec_; }
+
+  // Copies the weights into the transposed and padded forms the kernels read. Call it whenever
+  // the parameters may have changed (once per gradient step), before forward.
+  void load(const T* params) {
+    for (Layer& layer : layers_) {
+      const T* w = params + layer.weight_offset;
+      for (int o = 0; o < layer.out; ++o)
+        for (int i = 0; i < layer.in; ++i) {
+          layer.weight_t[std::size_t(i) * layer.ld_out + o] = w[std::ptrdiff_t(o) * layer.in + i];
+          layer.weight_padded[std::size_t(o) * layer.ld_in + i] = w[std::ptrdiff_t(o) * layer.in + i];
+        }
+      for (int o = 0; o < layer.out; ++o) layer.bias[o] = params[layer.bias_offset + o];
+    }
+  }
+
+  // Grows the workspaces to hold `batch` rows (allocates only when the batch is a new maximum).
+  void reserve(std::ptrdiff_t batch) {
+    if (batch <= capacity_) return;
+    for (Layer& layer : layers_) {
+      layer.post = AlignedArray<T>(std::size_t(batch) * layer.ld_out);
+      layer.grad = AlignedArray<T>(std::size_t(batch) * layer.ld_out);
+      if (layer.layer_norm) {
+        layer.normalized = AlignedArray<T>(std::size_t(batch) * layer.ld_out);
+        layer.inv_std = AlignedArray<T>(std::size_t(batch));
+      }
+    }
+    capacity_ = batch;
+  }
+
+  // Output [batch, output_ld()] (padding columns zero) for input rows x[b * ldx + i], i < in.
+  const T* forward(const T* x, std::ptrdiff_t ldx, std::ptrdiff_t batch) {
+    reserve(batch);
+    const T* input = x;
+    std::ptrdiff_t ld_input = ldx;
+    for (Layer& layer : layers_) {
+      T* z = layer.post.data();
+      gemm<T>(batch, layer.ld_out, layer.in, input, ld_input, 1, layer.weight_t.data(), layer.ld_out, z, layer.ld_out,
+              layer.bias.data(), false);
+      if (layer.layer_norm) normalize_rows(layer, batch);
+      activate(layer.activation, z, batch * layer.ld_out);
+      input = z;
+      ld_input = layer.ld_out;
+    }
+    return layers_.back().post.data();
+  }
+  T* output() { return layers_.back().post.data(); }
+
+  // The buffer to write dLoss/dOutput into before backward: [batch, output_ld()], zeroed here.
+  T* output_grad(std::ptrdiff_t batch) {
+    reserve(batch);
+    T* g = layers_.back().grad.data();
+    std::fill(g, g + batch * layers_.back().ld_out, T(0));
+    return g;
+  }
+
+  // Adds dLoss/dParams to `grads` (flat, the parameters' layout), for the batch last passed to
+  // forward with the same x. Reads output_grad(); destroys the stored activations' gradients.
+  void backward(const T* x, std::ptrdiff_t ldx, std::ptrdiff_t batch, T* grads) {
+    for (int l = num_layers() - 1; l >= 0; --l) {
+      Layer& layer = layers_[l];
+      T* dz = layer.grad.data();
+      activation_backward(layer, batch);
+      if (layer.layer_norm) normalize_backward(layer, batch);
+      const T* input = l > 0 ? layers_[l - 1].post.data() : x;
+      const std::ptrdiff_t ld_input = l > 0 ? layers_[l - 1].ld_out : ldx;
+      // dW^T[in, out] = input^T dZ: the reduction runs over the batch in row order.
+      gemm<T>(layer.in, layer.ld_out, batch, input, 1, ld_input, dz, layer.ld_out, layer.grad_weight_t.data(),
+              layer.ld_out, nullptr, false);
+      T* gw = grads + layer.weight_offset;
+      for (int o = 0; o < layer.out; ++o)
+        for (int i = 0; i < layer.in; ++i)
+          gw[std::ptrdiff_t(o) * layer.in + i] += layer.grad_weight_t[std::size_t(i) * layer.ld_out + o];
+      T* gb = grads + layer.bias_offset;
+      for (std::ptrdiff_t b = 0; b < batch; ++b)
+        for (int o = 0; o < layer.out; ++o) gb[o] += dz[b * layer.ld_out + o];
+      if (l > 0)  // dInput[batch, in] = dZ W, into the previous layer's gradient buffer
+        gemm<T>(batch, layers_[l - 1].ld_out, layer.out, dz, layer.ld_out, 1, layer.weight_padded.data(), layer.ld_in,
+                layers_[l - 1].grad.data(), layers_[l - 1].ld_out, nullptr, false);
+    }
+  }
+
+ private:
+  struct Layer {
+    int in = 0, out = 0;
+    std::ptrdiff_t ld_in = 0, ld_out = 0;
+    std::ptrdiff_t weight_offset = 0, bias_offset = 0;
+    Activation activation = Activation::kIdentity;
+    bool layer_norm = false;
+    AlignedArray<T> weight_t, weight_padded, bias, grad_weight_t;
+    AlignedArray<T> post, grad, normalized, inv_std;
+  };
+
+  void activate(Activation activation, T* z, std::ptrdiff_t n) const {
+    const T slope = T(spec_.leaky_slope);
+    switch (activation) {
+      case Activation::kIdentity: break;
+      case Activation::kTanh: tanh_inplace(z, n); break;
+      case Activation::kRelu:
+        for (std::ptrdiff_t i = 0; i < n; ++i) z[i] = z[i] > T(0) ? z[i] : T(0);
+        break;
+      case Activation::kLeakyRelu:
+        for (std::ptrdiff_t i = 0; i < n; ++i) z[i] = z[i] > T(0) ? z[i] : z[i] * slope;
+        break;
+    }
+  }
+
+  // grad <- grad * f'(z), with f' read from the activation's output (same sign as its input).
+  void activation_backward(Layer& layer, std::ptrdiff_t batch) const {
+    T* g = layer.grad.data();
+    const T* h = layer.post.data();
+    const std::ptrdiff_t n = batch * layer.ld_out;
+    const T slope = T(spec_.leaky_slope);
+    switch (layer.activation) {
+      case Activation::kIdentity: break;
+      case Activation::kTanh:
+        for (std::ptrdiff_t i = 0; i < n; ++i) g[i] *= T(1) - h[i] * h[i];
+        break;
+      case Activation::kRelu:
+        for (std::ptrdiff_t i = 0; i < n; ++i) g[i] = h[i] > T(0) ? g[i] : T(0);
+        break;
+      case Activation::kLeakyRelu:
+        for (std::ptrdiff_t i = 0; i < n; ++i) g[i] = h[i] > T(0) ? g[i] : g[i] * slope;
+        break;
+    }
+  }
+
+  // Parameter-free LayerNorm over the real columns of each row; keeps the normalised values
+  // (the activation's input) and 1 / std for backward. Padding stays zero.
+  void normalize_rows(Layer& layer, std::ptrdiff_t batch) const {
+    const int n = layer.out;
+    for (std::ptrdiff_t b = 0; b < batch; ++b) {
+      T* z = layer.post.data() + b * layer.ld_out;
+      T mean = 0, var = 0;
+      for (int o = 0; o < n; ++o) mean += z[o];
+      mean /= T(n);
+      for (int o = 0; o < n; ++o) var += (z[o] - mean) * (z[o] - mean);
+      var /= T(n);  // biased, as torch's layer_norm
+      const T inv_std = T(1) / std::sqrt(var + T(spec_.layer_norm_eps));
+      layer.inv_std[b] = inv_std;
+      T* normalized = layer.normalized.data() + b * layer.ld_out;
+      for (int o = 0; o < n; ++o) normalized[o] = z[o] = (z[o] - mean) * inv_std;
+    }
+  }
+
+  // dz = inv_std * (dn - mean(dn) - n * mean(dn * n)) per row.
+  void normalize_backward(Layer& layer, std::ptrdiff_t batch) const {
+    const int n = layer.out;
+    for (std::ptrdiff_t b = 0; b < batch; ++b) {
+      T* g = layer.grad.data() + b * layer.ld_out;
+      const T* normalized = layer.normalized.data() + b * layer.ld_out;
+      T mean_g = 0, mean_gn = 0;
+      for (int o = 0; o < n; ++o) {
+        mean_g += g[o];
+        mean_gn += g[o] * normalized[o];
+      }
+      mean_g /= T(n);
+      mean_gn /= T(n);
+      for (int o = 0; o < n; ++o) g[o] = layer.inv_std[b] * (g[o] - mean_g - normalized[o] * mean_gn);
+    }
+  }
+
+  MlpSpec spec_;
+  std::vector<Layer> layers_;
+  std::ptrdiff_t num_params_ = 0;
+  std::ptrdiff_t capacity_ = 0;
+};
+
+}  // namespace turborl::nn

@@ -1,0 +1,153 @@
+"""The native small-network engine seen from torch: flat parameter buffers, MLP layouts, and an
+Adam whose state is torch's.
+
+In RL on state observations the networks are tiny and torch's per-operator overhead, not the
+arithmetic, dominates each update (RLtools, "Learning to Fly in Seconds", Eschmann et al., 2024,
+makes the same observation and fuses the whole loop in C++). turborl's engine
+(``cpp/include/turborl/nn``) runs forward, backward and the optimiser for a whole update in one
+call. It works on a flat float32 buffer that torch also sees: :func:`flatten_parameters` moves a
+module's parameters into one buffer and makes each parameter a view of it, so the module, its
+``state_dict``, ``policy.pt`` and ``turborl.load_policy`` are exactly those of the torch backend.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from turborl import _core
+
+__all__ = ["FlatAdam", "NATIVE_ACTIVATIONS", "flatten_parameters", "mlp_layout", "resolve_backend"]
+
+BACKENDS = ("auto", "native", "torch")
+NATIVE_ACTIVATIONS = {nn.Tanh: "tanh", nn.ReLU: "relu", nn.LeakyReLU: "leaky_relu", nn.Identity: "identity"}
+
+
+def resolve_backend(backend: str, unsupported_reason: str | None) -> str:
+    """"native" or "torch" for a requested ``backend``; ``unsupported_reason`` says why the native
+    engine cannot train this network (None when it can). "auto" falls back to torch quietly."""
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {list(BACKENDS)}, got {backend!r}")
+    if backend == "native" and unsupported_reason is not None:
+        raise ValueError(f"backend='native' cannot train this network: {unsupported_reason}")
+    if backend == "auto":
+        return "torch" if unsupported_reason is not None else "native"
+    return backend
+
+
+def mlp_layout(module: nn.Module) -> tuple[list[int], str]:
+    """(layer sizes, hidden activation) of an ``nn.Sequential`` of Linear layers with one kind of
+    activation between them and none after the last; ValueError naming the layer otherwise."""
+    if not isinstance(module, nn.Sequential):
+        raise ValueError(f"the native engine trains nn.Sequential MLPs, got {type(module).__name__}")
+    sizes: list[int] = []
+    activations: set[str] = set()
+    expect_linear = True
+    for index, layer in enumerate(module):
+        if expect_linear:
+            if not isinstance(layer, nn.Linear) or layer.bias is None:
+                raise ValueError(f"layer {index} is {type(layer).__name__}; the native engine expects a Linear "
+                                 f"layer with a bias here")
+            if layer.weight.dtype != torch.float32:
+                raise ValueError(f"layer {index} holds {layer.weight.dtype}; the native engine trains float32")
+            if not sizes:
+                sizes.append(layer.in_features)
+            elif layer.in_features != sizes[-1]:
+                raise ValueError(f"layer {index} takes {layer.in_features} inputs, the previous layer gives {sizes[-1]}")
+            sizes.append(layer.out_features)
+        else:
+            kind = NATIVE_ACTIVATIONS.get(type(layer))
+            if kind is None or (isinstance(layer, nn.LeakyReLU) and layer.negative_slope != 0.01):
+                raise ValueError(f"layer {index} is {layer!r}; the native engine supports "
+                                 f"{sorted(set(NATIVE_ACTIVATIONS.values()))}")
+            activations.add(kind)
+        expect_linear = not expect_linear
+    if len(sizes) < 2 or expect_linear:
+        raise ValueError("the native engine expects Linear, activation, ..., Linear (no activation at the end)")
+    if len(activations) > 1:
+        raise ValueError(f"the native engine uses one hidden activation per network, got {sorted(activations)}")
+    return sizes, activations.pop() if activations else "identity"
+
+
+def flatten_parameters(parameters: Sequence[tuple[nn.Module, str]]) -> torch.Tensor:
+    """Moves the named parameters (``(owner module, attribute name)``, in the engine's order) into
+    one contiguous float32 buffer and replaces each by an ``nn.Parameter`` viewing it. Returns the
+    buffer; its ``.numpy()`` view is what the engine reads and writes."""
+    tensors = [getattr(owner, name) for owner, name in parameters]
+    flat = torch.empty(sum(t.numel() for t in tensors), dtype=torch.float32)
+    offset = 0
+    for (owner, name), tensor in zip(parameters, tensors):
+        view = flat[offset:offset + tensor.numel()].view_as(tensor)
+        view.copy_(tensor.detach())
+        setattr(owner, name, nn.Parameter(view, requires_grad=tensor.requires_grad))
+        offset += tensor.numel()
+    return flat
+
+
+def linear_parameters(mlp: nn.Sequential) -> list[tuple[nn.Module, str]]:
+    """(owner, name) of an MLP's parameters in the engine's layout: weight then bias per layer."""
+    return [(layer, name) for layer in mlp if isinstance(layer, nn.Linear) for name in ("weight", "bias")]
+
+
+class FlatAdam:
+    """Adam over a flat parameter buffer, stepped by the engine; ``state_dict`` and
+    ``load_state_dict`` use torch.optim.Adam's format for ``parameters`` (views of ``flat``, in the
+    order torch's optimiser would list them), so checkpoints move between the native and torch
+    backends."""
+
+    def __init__(self, flat: torch.Tensor, parameters: Iterable[nn.Parameter], lr: float, eps: float = 1e-8,
+                 betas: tuple[float, float] = (0.9, 0.999), weight_decay: float = 0.0) -> None:
+        self.params = list(parameters)
+        base, size = flat.data_ptr(), flat.element_size()
+        self._offsets = [(p.data_ptr() - base) // size for p in self.params]
+        if any(not 0 <= o <= flat.numel() - p.numel() for o, p in zip(self._offsets, self.params)):
+            raise ValueError("FlatAdam's parameters must be views of the flat buffer")
+        # torch's shape, so code that anneals param_groups[0]["lr"] works on either optimiser
+        self.param_groups = [{"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay}]
+        self.step = 0
+        self.grads = np.zeros(flat.numel(), dtype=np.float32)
+        self.exp_avg = np.zeros(flat.numel(), dtype=np.float32)
+        self.exp_avg_sq = np.zeros(flat.numel(), dtype=np.float32)
+
+    @property
+    def lr(self) -> float:
+        return float(self.param_groups[0]["lr"])
+
+    @property
+    def eps(self) -> float:
+        return float(self.param_groups[0]["eps"])
+
+    def _views(self, array: np.ndarray) -> list[torch.Tensor]:
+        return [torch.from_numpy(array[o:o + p.numel()]).view_as(p) for o, p in zip(self._offsets, self.params)]
+
+    def state_dict(self) -> dict:
+        state = {}
+        if self.step > 0:
+            for index, (m, v) in enumerate(zip(self._views(self.exp_avg), self._views(self.exp_avg_sq))):
+                state[index] = {"step": torch.tensor(float(self.step)), "exp_avg": m.clone(), "exp_avg_sq": v.clone()}
+        group = {**self.param_groups[0], "amsgrad": False, "maximize": False, "foreach": None, "capturable": False, "differentiable": False,
+                 "fused": None, "decoupled_weight_decay": False, "params": list(range(len(self.params)))}
+        return {"state": state, "param_groups": [group]}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        state = state_dict["state"]
+        group = state_dict["param_groups"][0]
+        if len(group["params"]) != len(self.params):
+            raise ValueError(f"optimizer state holds {len(group['params'])} parameters, this network has "
+                             f"{len(self.params)}")
+        self.param_groups[0].update({key: group[key] for key in ("lr", "betas", "eps", "weight_decay")})
+        if not state:
+            self.step = 0
+            self.exp_avg[:] = 0
+            self.exp_avg_sq[:] = 0
+            return
+        steps = {float(state[i]["step"]) for i in range(len(self.params))}
+        if len(steps) != 1:
+            raise ValueError(f"optimizer state has different step counts per parameter: {sorted(steps)}")
+        self.step = int(steps.pop())
+        for index, (m, v) in enumerate(zip(self._views(self.exp_avg), self._views(self.exp_avg_sq))):
+            m.copy_(state[index]["exp_avg"])
+            v.copy_(state[index]["exp_avg_sq"])
