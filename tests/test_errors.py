@@ -529,3 +529,90 @@ def test_policy_rejects_observations_of_the_wrong_shape(tmp_path):
     policy = turborl.load_policy(tmp_path)
     with pytest.raises(ValueError, match=r"obs must be a batch of shape \[N, 4\], got \(4,\)"):
         policy.act(np.zeros(4, np.float32))
+
+
+# ---- native network engine -------------------------------------------------------------------------
+
+def _mlp():
+    from turborl._core import nn as native
+
+    return native.Mlp32([3, 8, 2], "tanh")
+
+
+@pytest.mark.parametrize(
+    "call, pattern",
+    [
+        (lambda nn: nn.Mlp32([3, 8, 2], "sigmoid"), r"activation must be one of .* got 'sigmoid'"),
+        (lambda nn: nn.Mlp32([3], "tanh"), r"at least input and output sizes, got 1"),
+        (lambda nn: nn.Mlp32([3, 0, 2], "tanh"), r"layer sizes must be >= 1, got 0"),
+        (lambda nn: _mlp().forward(np.zeros(5, np.float32), np.zeros((4, 3), np.float32)),
+         r"params must hold 50 values, got 5"),
+        (lambda nn: _mlp().forward(np.zeros(50, np.float32), np.zeros((4, 2), np.float32)),
+         r"x must have shape \[batch, 3\]"),
+        (lambda nn: _mlp().forward(np.zeros(50, np.float32), np.float32([[0, np.nan, 0]])),
+         r"x holds a non-finite value \(nan\) at flat index 1"),
+        (lambda nn: nn.adam_step(np.zeros(3, np.float32), np.zeros(3, np.float32), np.zeros(3, np.float32),
+                                 np.zeros(3, np.float32), 1, 0.0), r"learning_rate must be > 0, got 0"),
+        (lambda nn: nn.adam_step(np.zeros(3, np.float32), np.zeros(3, np.float32), np.zeros(3, np.float32),
+                                 np.zeros(3, np.float32), 0, 1e-3), r"step must be >= 1"),
+        (lambda nn: nn.adam_step(np.zeros(3, np.float32), np.zeros(2, np.float32), np.zeros(3, np.float32),
+                                 np.zeros(3, np.float32), 1, 1e-3), r"grads must hold 3 values, got 2"),
+        (lambda nn: nn.clip_grad_norm(np.zeros(3, np.float32), -1.0), r"max_norm must be > 0, got -1"),
+        (lambda nn: nn.polyak_update(np.zeros(3), np.zeros(3), 1.5), r"tau must be in \[0, 1\], got 1.5"),
+    ],
+)
+def test_native_engine_rejects_bad_input(call, pattern):
+    from turborl._core import nn as native
+
+    with pytest.raises(ValueError, match=pattern):
+        call(native)
+
+
+def _ppo_update(**changes):
+    from turborl._core import nn as native
+
+    engine = native.PpoEngine32([4, 8, 2], [4, 8, 1], "tanh", True)
+    p = engine.num_params
+    batch = 16
+    args = dict(params=np.zeros(p, np.float32), grads=np.zeros(p, np.float32), exp_avg=np.zeros(p, np.float32),
+                exp_avg_sq=np.zeros(p, np.float32), step=0, obs=np.zeros((batch, 4), np.float32),
+                actions=np.zeros(batch, np.float32), old_log_probs=np.zeros(batch, np.float32),
+                old_values=np.zeros(batch, np.float32), advantages=np.zeros(batch, np.float32),
+                returns=np.zeros(batch, np.float32), order=np.arange(batch, dtype=np.int64)[None],
+                minibatch_size=8, lr=1e-3, eps=1e-5, clip=0.2, ent_coef=0.0, vf_coef=0.5, max_grad_norm=0.5,
+                norm_adv=True, clip_vloss=False, target_kl=float("nan"))
+    args.update(changes)
+    return engine.update(**args)
+
+
+@pytest.mark.parametrize(
+    "changes, pattern",
+    [
+        ({"advantages": np.full(16, np.inf, np.float32)}, r"advantages holds a non-finite value \(inf\)"),
+        ({"order": np.array([[0] * 15 + [16]], dtype=np.int64)}, r"order holds index 16 outside \[0, 16\)"),
+        ({"order": np.zeros((1, 8), dtype=np.int64)}, r"order must have shape \[epochs, 16\]"),
+        ({"actions": np.full(16, 2.0, np.float32)}, r"actions must be indices in \[0, 2\), got 2"),
+        ({"minibatch_size": 17}, r"minibatch_size must be in \[1, 16\], got 17"),
+        ({"lr": -1.0}, r"learning_rate must be > 0, got -1"),
+        ({"returns": np.zeros(3, np.float32)}, r"returns must hold 16 values, got 3"),
+    ],
+)
+def test_native_ppo_update_rejects_bad_input(changes, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        _ppo_update(**changes)
+
+
+def test_backend_choice_is_checked():
+    pytest.importorskip("torch")
+    from turborl.algos import PPO, PPOConfig
+    from turborl.nn.native import mlp_layout
+
+    with pytest.raises(ValueError, match=r"backend must be 'auto', 'native' or 'torch', got 'gpu'"):
+        PPOConfig(backend="gpu")
+    with pytest.raises(ValueError, match=r"backend='native' cannot train this network: critic='hl_gauss'"):
+        PPO(PPOConfig(num_envs=2, num_steps=16, minibatch_size=32, progress=False, critic="hl_gauss",
+                      backend="native"))
+    import torch
+
+    with pytest.raises(ValueError, match=r"layer 1 is Sigmoid\(\); the native engine supports"):
+        mlp_layout(torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Sigmoid(), torch.nn.Linear(4, 1)))

@@ -34,6 +34,13 @@ void check_size(const Array& a, std::size_t expected, const char* name) {
   TURBORL_CHECK(a.size() == expected, name, " must hold ", expected, " values, got ", a.size());
 }
 
+// NaN or infinity in an input would spread through every weight in one update: refuse it.
+template <class T>
+void check_finite(const In<T>& a, const char* name) {
+  for (std::size_t i = 0; i < a.size(); ++i)
+    TURBORL_CHECK(std::isfinite(a.data()[i]), name, " holds a non-finite value (", a.data()[i], ") at flat index ", i);
+}
+
 template <class T>
 nb::ndarray<nb::numpy, T> new_array(std::vector<std::size_t> shape) {
   std::size_t count = 1;
@@ -69,6 +76,7 @@ std::size_t rows_of(const In<T>& x, int features, const char* name) {
   TURBORL_CHECK(x.ndim() == 2 && x.shape(1) == std::size_t(features), name, " must have shape [batch, ", features,
                 "], got ndim ", x.ndim(), " and ", x.size(), " values");
   TURBORL_CHECK(x.shape(0) >= 1, name, " must hold at least one row");
+  check_finite(x, name);
   return x.shape(0);
 }
 
@@ -106,6 +114,7 @@ void bind_mlp(nb::module_& m, const char* name) {
             check_size(grads, std::size_t(mlp.num_params()), "grads");
             const std::size_t batch = rows_of(x, mlp.in_features(), "x");
             check_size(output_grad, batch * mlp.out_features(), "output_grad");
+            check_finite(output_grad, "output_grad");
             nb::gil_scoped_release release;
             mlp.load(params.data());
             mlp.forward(x.data(), mlp.in_features(), std::ptrdiff_t(batch));
@@ -230,7 +239,10 @@ void bind_ppo(nb::module_& m, const char* name) {
             check_size(actions, batch * (e.discrete() ? 1 : e.action_dim()), "actions");
             for (auto [array, label] : {std::pair{&old_log_probs, "old_log_probs"}, std::pair{&old_values, "old_values"},
                                         std::pair{&advantages, "advantages"}, std::pair{&returns, "returns"}})
+            {
               check_size(*array, batch, label);
+              check_finite(*array, label);
+            }
             TURBORL_CHECK(order.shape(1) == batch, "order must have shape [epochs, ", batch, "], got [",
                           order.shape(0), ", ", order.shape(1), "]");
             for (std::size_t i = 0; i < order.size(); ++i)

@@ -66,7 +66,10 @@ def parameters(algorithm):
 
 
 @pytest.mark.parametrize("cls, config", [
-    (PPO, PPOConfig(**PPO_CARTPOLE, total_timesteps=2048, eval_interval=1024)),
+    (PPO, PPOConfig(**PPO_CARTPOLE, total_timesteps=2048, eval_interval=1024)),  # the native backend
+    (PPO, PPOConfig(**PPO_CARTPOLE, total_timesteps=2048, eval_interval=1024, backend="torch")),
+    (PPO, PPOConfig(env_id="Pendulum-v1", num_envs=4, num_steps=64, minibatch_size=64, total_timesteps=1024,
+                    eval_interval=512, eval_episodes=2, normalize_obs=True, progress=False, backend="native")),
     (PPO, PPOConfig(**{**PPO_CARTPOLE, "update_epochs": 2}, total_timesteps=1024, eval_interval=512,
                     critic="hl_gauss", v_min=-5, v_max=50, normalize_obs=True, normalize_reward=True)),
     (DQN, DQNConfig(**{**DQN_CARTPOLE, "learning_starts": 300}, total_timesteps=1536, eval_interval=768)),

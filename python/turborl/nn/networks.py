@@ -14,8 +14,16 @@ ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU}
 
 
 def orthogonal_init(layer: nn.Module, gain: float = math.sqrt(2), bias: float = 0.0) -> nn.Module:
-    """Orthogonal weights and constant biases (the PPO implementation detail CleanRL and SB3 use)."""
-    nn.init.orthogonal_(layer.weight, gain)
+    """Orthogonal weights and constant biases (the PPO implementation detail CleanRL and SB3 use).
+
+    The QR factorisation runs on one thread: LAPACK's result differs in the last bits with the
+    thread count, and a run must not depend on it."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        nn.init.orthogonal_(layer.weight, gain)
+    finally:
+        torch.set_num_threads(threads)
     nn.init.constant_(layer.bias, bias)
     return layer
 
