@@ -18,21 +18,35 @@
 
 namespace turborl::nn {
 
-inline constexpr int kPad = 16;  // elements: one 64-byte vector of float, two of double
+inline constexpr int kPad = 16;  // elements: a whole number of vectors for float and double on every ISA
 
 inline constexpr std::ptrdiff_t padded(std::ptrdiff_t n) { return (n + kPad - 1) / kPad * kPad; }
 
+// Vectors are one machine register wide (wider GCC vectors than the ISA's registers are split
+// through memory: measured 50x slower), and the kernel keeps a kBlockRows x kBlockVectors block of
+// accumulators in registers. With AVX-512's 32 registers a 6 x 4 block measured fastest
+// (bench/native/bench_gemm.cpp: it matched or beat OpenBLAS on every MLP shape; 4 x 4 was 13%
+// slower, 8 x 4 spilled); AVX2 and SSE have 16 registers, so 3 x 4 leaves room for B's row.
+#if defined(__AVX512F__)
+inline constexpr int kVectorBytes = 64, kBlockRows = 6, kBlockVectors = 4;
+#elif defined(__AVX__)
+inline constexpr int kVectorBytes = 32, kBlockRows = 3, kBlockVectors = 4;
+#else
+inline constexpr int kVectorBytes = 16, kBlockRows = 3, kBlockVectors = 4;
+#endif
+
 template <class T>
 struct Simd {
-  static constexpr int kLanes = 64 / int(sizeof(T));
-  typedef T Vec __attribute__((vector_size(64)));
-  static Vec load(const T* p) {
+  static constexpr int kLanes = kVectorBytes / int(sizeof(T));
+  static_assert(kPad % kLanes == 0, "padding must hold whole vectors");
+  typedef T Vec __attribute__((vector_size(kVectorBytes)));
+  [[gnu::always_inline]] static inline Vec load(const T* p) {
     Vec v;
     std::memcpy(&v, p, sizeof(Vec));
     return v;
   }
-  static void store(T* p, Vec v) { std::memcpy(p, &v, sizeof(Vec)); }
-  static Vec zero() { return Vec{} ; }
+  [[gnu::always_inline]] static inline void store(T* p, Vec v) { std::memcpy(p, &v, sizeof(Vec)); }
+  [[gnu::always_inline]] static inline Vec zero() { return Vec{}; }
 };
 
 // C[MR rows, NR vectors] = init + sum_q A(r, q) * B[q, :], where A(r, q) = a[r * a_row + q * a_col]
@@ -65,10 +79,12 @@ inline void gemm_row_block(std::ptrdiff_t cols, std::ptrdiff_t depth, const T* a
                            const T* bias, bool accumulate) {
   constexpr int L = Simd<T>::kLanes;
   std::ptrdiff_t j = 0;
-  for (; j + 4 * L <= cols; j += 4 * L)
-    gemm_block<T, MR, 4>(depth, a, a_row, a_col, b + j, ldb, c + j, ldc, bias ? bias + j : nullptr, accumulate);
-  const std::ptrdiff_t left = (cols - j) / L;
+  for (; j + kBlockVectors * L <= cols; j += kBlockVectors * L)
+    gemm_block<T, MR, kBlockVectors>(depth, a, a_row, a_col, b + j, ldb, c + j, ldc, bias ? bias + j : nullptr,
+                                     accumulate);
+  const std::ptrdiff_t left = (cols - j) / L;  // fewer than kBlockVectors vectors
   const T* bias_j = bias ? bias + j : nullptr;
+  static_assert(kBlockVectors <= 4, "the remainder below handles up to 3 vectors");
   if (left == 3) gemm_block<T, MR, 3>(depth, a, a_row, a_col, b + j, ldb, c + j, ldc, bias_j, accumulate);
   if (left == 2) gemm_block<T, MR, 2>(depth, a, a_row, a_col, b + j, ldb, c + j, ldc, bias_j, accumulate);
   if (left == 1) gemm_block<T, MR, 1>(depth, a, a_row, a_col, b + j, ldb, c + j, ldc, bias_j, accumulate);
@@ -81,8 +97,10 @@ inline void gemm(std::ptrdiff_t rows, std::ptrdiff_t cols, std::ptrdiff_t depth,
                  std::ptrdiff_t a_col, const T* b, std::ptrdiff_t ldb, T* c, std::ptrdiff_t ldc, const T* bias,
                  bool accumulate) {
   std::ptrdiff_t i = 0;
-  for (; i + 4 <= rows; i += 4)
-    gemm_row_block<T, 4>(cols, depth, a + i * a_row, a_row, a_col, b, ldb, c + i * ldc, ldc, bias, accumulate);
+  for (; i + kBlockRows <= rows; i += kBlockRows)
+    gemm_row_block<T, kBlockRows>(cols, depth, a + i * a_row, a_row, a_col, b, ldb, c + i * ldc, ldc, bias, accumulate);
+  for (; i + 2 <= rows; i += 2)
+    gemm_row_block<T, 2>(cols, depth, a + i * a_row, a_row, a_col, b, ldb, c + i * ldc, ldc, bias, accumulate);
   for (; i < rows; ++i)
     gemm_row_block<T, 1>(cols, depth, a + i * a_row, a_row, a_col, b, ldb, c + i * ldc, ldc, bias, accumulate);
 }
@@ -102,7 +120,7 @@ inline To bit_cast_vector(const From& from) {
 inline void tanh_inplace(float* x, std::ptrdiff_t n) {
   using S = Simd<float>;
   using V = S::Vec;
-  typedef int32_t VI __attribute__((vector_size(64)));
+  typedef int32_t VI __attribute__((vector_size(kVectorBytes)));
   constexpr float kLog2e = 1.44269504088896341f, kLn2Hi = 0.693145751953125f, kLn2Lo = 1.42860682030941723e-6f;
   const VI sign_mask = VI{} + int32_t(0x80000000u);
   std::ptrdiff_t i = 0;
