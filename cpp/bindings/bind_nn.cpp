@@ -4,16 +4,21 @@
 // training path) and float64 (gradient tests against torch autograd to 1e-10).
 #include <nanobind/nanobind.h>
 #include <nanobind/ndarray.h>
+#include <nanobind/stl/optional.h>
+#include <nanobind/stl/pair.h>
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
 
 #include <cmath>
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "bindings.hpp"
 #include "turborl/core/check.hpp"
+#include "turborl/nn/dqn.hpp"
 #include "turborl/nn/mlp.hpp"
 #include "turborl/nn/optim.hpp"
 #include "turborl/nn/ppo.hpp"
@@ -98,8 +103,7 @@ void bind_mlp(nb::module_& m, const char* name) {
             auto out = new_array<T>({batch, std::size_t(mlp.out_features())});
             {
               nb::gil_scoped_release release;
-              mlp.load(params.data());
-              const T* y = mlp.forward(x.data(), mlp.in_features(), std::ptrdiff_t(batch));
+              const T* y = mlp.forward(params.data(), x.data(), mlp.in_features(), std::ptrdiff_t(batch));
               for (std::size_t b = 0; b < batch; ++b)
                 for (int o = 0; o < mlp.out_features(); ++o)
                   out.data()[b * mlp.out_features() + o] = y[b * mlp.output_ld() + o];
@@ -116,13 +120,12 @@ void bind_mlp(nb::module_& m, const char* name) {
             check_size(output_grad, batch * mlp.out_features(), "output_grad");
             check_finite(output_grad, "output_grad");
             nb::gil_scoped_release release;
-            mlp.load(params.data());
-            mlp.forward(x.data(), mlp.in_features(), std::ptrdiff_t(batch));
+            mlp.forward(params.data(), x.data(), mlp.in_features(), std::ptrdiff_t(batch));
             T* d_out = mlp.output_grad(std::ptrdiff_t(batch));
             for (std::size_t b = 0; b < batch; ++b)
               for (int o = 0; o < mlp.out_features(); ++o)
                 d_out[b * mlp.output_ld() + o] = output_grad.data()[b * mlp.out_features() + o];
-            mlp.backward(x.data(), mlp.in_features(), std::ptrdiff_t(batch), grads.data());
+            mlp.backward(params.data(), x.data(), mlp.in_features(), std::ptrdiff_t(batch), grads.data());
           },
           "params"_a, "x"_a, "output_grad"_a, "grads"_a,
           "Adds sum_b output_grad[b] . d outputs[b] / d params to grads (a vector-Jacobian product).");
@@ -289,6 +292,78 @@ void bind_ppo(nb::module_& m, const char* name) {
           "ent_coef"_a, "vf_coef"_a, "max_grad_norm"_a, "norm_adv"_a, "clip_vloss"_a, "target_kl"_a);
 }
 
+template <class T>
+void bind_dqn(nb::module_& m, const char* name) {
+  using Engine = nn::DqnEngine<T>;
+  nb::class_<Engine>(m, name)
+      .def(
+          "__init__",
+          [](Engine* self, std::vector<int> sizes, const std::string& activation) {
+            new (self) Engine(mlp_spec(std::move(sizes), activation, "identity", false));
+          },
+          "sizes"_a, "activation"_a)
+      .def_prop_ro("num_params", &Engine::num_params)
+      .def(
+          "greedy",
+          [](Engine& e, In<T> params, In<T> obs, Out<int64_t> actions) {
+            check_size(params, std::size_t(e.num_params()), "params");
+            const std::size_t n = rows_of(obs, e.obs_dim(), "obs");
+            check_size(actions, n, "actions");
+            nb::gil_scoped_release release;
+            e.greedy(params.data(), obs.data(), std::ptrdiff_t(n), actions.data());
+          },
+          "params"_a, "obs"_a, "actions"_a)
+      .def(
+          "update",
+          [](Engine& e, Out<T> params, In<T> target_params, Out<T> grads, Out<T> exp_avg, Out<T> exp_avg_sq,
+             int64_t step, In<T> obs, In<int64_t> actions, In<T> rewards, In<T> discounts, In<T> next_obs,
+             std::optional<In<T>> weights, Out<T> td_errors, double lr, double eps, double max_grad_norm, bool double_q,
+             bool huber) {
+            const std::size_t p = std::size_t(e.num_params());
+            check_size(params, p, "params");
+            check_size(target_params, p, "target_params");
+            check_size(grads, p, "grads");
+            check_size(exp_avg, p, "exp_avg");
+            check_size(exp_avg_sq, p, "exp_avg_sq");
+            TURBORL_CHECK(step >= 1, "step must be >= 1 (the step number after this update), got ", step);
+            const std::size_t batch = rows_of(obs, e.obs_dim(), "obs");
+            TURBORL_CHECK(rows_of(next_obs, e.obs_dim(), "next_obs") == batch, "next_obs must have ", batch, " rows");
+            check_size(actions, batch, "actions");
+            for (std::size_t i = 0; i < batch; ++i)
+              TURBORL_CHECK(actions.data()[i] >= 0 && actions.data()[i] < e.num_actions(),
+                            "actions must be in [0, ", e.num_actions(), "), got ", actions.data()[i]);
+            for (auto [array, label] : {std::pair{&rewards, "rewards"}, std::pair{&discounts, "discounts"}}) {
+              check_size(*array, batch, label);
+              check_finite(*array, label);
+            }
+            if (weights) {
+              check_size(*weights, batch, "weights");
+              check_finite(*weights, "weights");
+            }
+            check_size(td_errors, batch, "td_errors");
+            TURBORL_CHECK(max_grad_norm > 0, "max_grad_norm must be > 0, got ", max_grad_norm);
+            nn::DqnOptions o;
+            o.double_q = double_q;
+            o.huber = huber;
+            o.max_grad_norm = max_grad_norm;
+            o.adam.lr = lr;
+            o.adam.eps = eps;
+            nn::check_adam(o.adam);
+            nn::DqnStats stats;
+            {
+              nb::gil_scoped_release release;
+              stats = e.update(params.data(), target_params.data(), grads.data(), exp_avg.data(), exp_avg_sq.data(),
+                               step, obs.data(), actions.data(), rewards.data(), discounts.data(), next_obs.data(),
+                               weights ? weights->data() : nullptr, std::ptrdiff_t(batch), o, td_errors.data());
+            }
+            return std::make_pair(stats.loss, stats.q_mean);
+          },
+          "params"_a, "target_params"_a, "grads"_a, "exp_avg"_a, "exp_avg_sq"_a, "step"_a, "obs"_a, "actions"_a,
+          "rewards"_a, "discounts"_a, "next_obs"_a, "weights"_a.none(), "td_errors"_a, "lr"_a, "eps"_a,
+          "max_grad_norm"_a, "double_q"_a, "huber"_a,
+          "One gradient step; returns (loss, mean chosen Q) and writes |TD errors| into td_errors.");
+}
+
 }  // namespace
 
 void bind_nn(nb::module_& m) {
@@ -299,6 +374,8 @@ void bind_nn(nb::module_& m) {
   bind_optim<double>(nn_module);
   bind_ppo<float>(nn_module, "PpoEngine32");
   bind_ppo<double>(nn_module, "PpoEngine64");
+  bind_dqn<float>(nn_module, "DqnEngine32");
+  bind_dqn<double>(nn_module, "DqnEngine64");
 }
 
 }  // namespace turborl::bindings

@@ -9,7 +9,7 @@ torch = pytest.importorskip("torch")
 from torch import nn  # noqa: E402
 
 from turborl._core import nn as native  # noqa: E402
-from turborl.nn.native import FlatAdam, flatten_parameters, linear_parameters, mlp_layout  # noqa: E402
+from turborl.nn.native import FlatAdam, flatten_parameters, linear_parameters, mlp_layout, views_like  # noqa: E402
 
 ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "leaky_relu": nn.LeakyReLU, "identity": nn.Identity}
 
@@ -49,17 +49,24 @@ def test_outputs_and_gradients_equal_autograd(sizes, activation, layer_norm, bat
     output_grad = torch.randn(batch, sizes[-1], dtype=dtype, generator=generator)
     out = net(x)
     (out * output_grad).sum().backward()
+    expected_grads = flat(p.grad for p in net.parameters())
 
     mlp = (native.Mlp64 if dtype == torch.float64 else native.Mlp32)(sizes, activation, "identity", layer_norm)
-    params = flat(net.parameters())
+    buffer = flatten_parameters(linear_parameters(net))  # the engine's layout; net now views it
+    params = buffer.numpy()
     assert mlp.num_params == params.size
+    torch.testing.assert_close(net(x), out)  # torch computes the same with the strided weights
     got = mlp.forward(params, x.numpy())
     expected = out.detach().numpy()
     assert np.abs(got - expected).max() <= tolerance * max(1.0, np.abs(expected).max())
     grads = np.zeros_like(params)
     mlp.gradient(params, x.numpy(), output_grad.numpy(), grads)
-    expected_grads = flat(p.grad for p in net.parameters())
-    assert np.abs(grads - expected_grads).max() <= tolerance * np.abs(expected_grads).max()
+    got_grads = flat(views_like(grads, buffer, net.parameters()))
+    assert np.abs(got_grads - expected_grads).max() <= tolerance * np.abs(expected_grads).max()
+    in_parameters = np.zeros_like(params)
+    for view in views_like(in_parameters, buffer, net.parameters()):
+        view.fill_(1)
+    assert not np.any(grads[in_parameters == 0])  # the padding's gradients stay zero
 
 
 def test_gradient_accumulates_into_grads():
@@ -77,7 +84,9 @@ def test_float32_tanh_is_accurate_over_its_whole_range():
     x = np.linspace(-30, 30, 200_001, dtype=np.float32)
     x = np.concatenate([x, np.float32([0.0, -0.0, 1e-30, -1e-8, 1e-4, 8.99, 9.0, 9.01, 3e38])])
     # one linear unit with weight 1, bias 0, then tanh at the output
-    got = native.Mlp32([1, 1], "identity", "tanh").forward(np.float32([1.0, 0.0]), x[:, None])[:, 0]
+    params = np.zeros(32, np.float32)  # W^T [1, 16] then the bias [16]
+    params[0] = 1.0
+    got = native.Mlp32([1, 1], "identity", "tanh").forward(params, x[:, None])[:, 0]
     expected = np.tanh(x.astype(np.float64))
     assert np.all(np.abs(got - expected) <= 3e-7 * np.abs(expected) + 1e-30)
     assert np.array_equal(np.sign(got), np.sign(x))
@@ -125,12 +134,13 @@ def test_flattened_parameters_are_views_torch_trains_and_saves_as_usual():
     net = torch_mlp([3, 8, 2], "tanh", False, torch.float32, seed=0)
     before = net(torch.ones(1, 3)).detach()
     buffer = flatten_parameters(linear_parameters(net))
-    assert torch.equal(net(torch.ones(1, 3)), before)
+    torch.testing.assert_close(net(torch.ones(1, 3)), before)
     buffer.numpy()[:] = 0.0  # the engine writes the buffer; torch sees it
     assert torch.count_nonzero(net(torch.ones(1, 3))) == 0
     other = torch_mlp([3, 8, 2], "tanh", False, torch.float32, seed=1)
     net.load_state_dict(other.state_dict())  # copies into the views
-    assert torch.equal(buffer, torch.from_numpy(flat(other.parameters())))
+    assert np.array_equal(flat(net.parameters()), flat(other.parameters()))
+    assert net[0].weight.shape == (8, 3) and net[0].weight.stride() == (1, 16)  # a view of W^T
     assert all(isinstance(p, nn.Parameter) and p.requires_grad for p in net.parameters())
 
 
@@ -139,19 +149,24 @@ def test_flat_adam_state_dict_is_torch_adams():
     buffer = flatten_parameters(linear_parameters(net))
     params = list(net.parameters())
     flat_adam = FlatAdam(buffer, params, lr=1e-2, eps=1e-5)
-    rng = np.random.default_rng(0)
+    generator = torch.Generator().manual_seed(0)
+
+    def random_grads():  # random at the parameters, zero in the padding
+        grads = np.zeros(buffer.numel(), np.float32)
+        for view in views_like(grads, buffer, params):
+            view.copy_(torch.randn(view.shape, generator=generator))
+        return grads
+
     for step in range(1, 4):
-        flat_adam.grads[:] = rng.normal(size=buffer.numel())
+        flat_adam.grads[:] = random_grads()
         native.adam_step(buffer.numpy(), flat_adam.grads, flat_adam.exp_avg, flat_adam.exp_avg_sq, step, 1e-2,
                          eps=1e-5)
         flat_adam.step = step
     torch_adam = torch.optim.Adam(params, lr=1e-2, eps=1e-5)
     torch_adam.load_state_dict(flat_adam.state_dict())
-    grad = rng.normal(size=buffer.numel()).astype(np.float32)
-    offset = 0
-    for p in params:
-        p.grad = torch.from_numpy(grad[offset:offset + p.numel()]).view_as(p).clone()
-        offset += p.numel()
+    grad = random_grads()
+    for p, g in zip(params, views_like(grad, buffer, params)):
+        p.grad = g.clone()
     expected = buffer.clone()
     native.adam_step(expected.numpy(), grad, flat_adam.exp_avg.copy(), flat_adam.exp_avg_sq.copy(), 4, 1e-2, eps=1e-5)
     torch_adam.step()
@@ -159,7 +174,8 @@ def test_flat_adam_state_dict_is_torch_adams():
     round_trip = FlatAdam(buffer, params, lr=1.0)
     round_trip.load_state_dict(torch_adam.state_dict())
     assert round_trip.step == 4 and round_trip.lr == 1e-2
-    np.testing.assert_allclose(round_trip.exp_avg_sq, flat(torch_adam.state[p]["exp_avg_sq"] for p in params))
+    np.testing.assert_allclose(flat(views_like(round_trip.exp_avg_sq, buffer, params)),
+                               flat(torch_adam.state[p]["exp_avg_sq"] for p in params))
 
 
 def test_mlp_layout_reads_supported_networks_and_names_unsupported_layers():

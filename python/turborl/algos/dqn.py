@@ -7,6 +7,12 @@ SB3's DQN loop and option names: ``train_frequency`` env steps of epsilon-greedy
 n-step returns and prioritized replay (Schaul et al., 2016; beta annealed to 1) from
 ``turborl.replay``, and Q-values trained by HL-Gauss or two-hot classification ("Stop
 Regressing", Farebrother et al., 2024) instead of a Huber or squared error.
+
+``backend="native"`` (what "auto" picks for the Huber and squared-error losses) runs greedy
+acting and each gradient step (targets, loss, backward, clipping, Adam) in turborl's C++ engine on
+the same torch modules, whose parameters become views of flat buffers; batches still come from
+``turborl.replay`` in Python, one engine call per gradient step, so both backends draw the same
+samples (tests/algos/test_dqn_native.py).
 """
 
 from __future__ import annotations
@@ -23,7 +29,9 @@ from turborl.algos.base import Algorithm
 from turborl.algos.config import Config
 from turborl.algos.schedules import linear
 from turborl.algos.value_heads import ValueHead, make_value_head
+from turborl import _core
 from turborl.nn import MLP
+from turborl.nn.native import FlatAdam, flatten_parameters, linear_parameters, mlp_layout, resolve_backend
 from turborl.replay import PrioritizedReplayBuffer, ReplayBuffer, spec_from_env
 
 __all__ = ["DQN", "DQNConfig"]
@@ -112,7 +120,13 @@ class DQN(Algorithm):
         self.target_network = self.policy_network(config, self.observation_space, self.action_space)
         self.target_network.load_state_dict(self.q_network.state_dict())
         self.target_network.requires_grad_(False)
-        self.optimizer = torch.optim.Adam(self.q_network.parameters(), lr=config.learning_rate, fused=True)
+        unsupported = None if config.loss in ("huber", "mse") else f"loss={config.loss!r} (native: huber or mse)"
+        self.backend = resolve_backend(config.backend, unsupported)
+        if self.backend == "native":
+            self.engine = NativeQLearner(self.q_network, self.target_network, config.learning_rate)
+            self.optimizer = self.engine.optimizer
+        else:
+            self.optimizer = torch.optim.Adam(self.q_network.parameters(), lr=config.learning_rate, fused=True)
         capacity = max(config.num_envs, config.buffer_size // config.num_envs * config.num_envs)
         spec = spec_from_env(self.envs)
         if config.prioritized:
@@ -168,8 +182,12 @@ class DQN(Algorithm):
             explore[:] = True  # SB3: uniform random actions before learning starts
         actions = self.rng.integers(0, self.action_space.n, num_envs)
         if not explore.all():
-            with torch.no_grad():
-                greedy = self.q_network(torch.from_numpy(np.asarray(self.obs, dtype=np.float32))).argmax(-1).numpy()
+            obs = np.ascontiguousarray(self.obs, dtype=np.float32)
+            if self.backend == "native":
+                greedy = self.engine.greedy(obs)
+            else:
+                with torch.no_grad():
+                    greedy = self.q_network(torch.from_numpy(obs)).argmax(-1).numpy()
             actions = np.where(explore, actions, greedy)
         next_obs, reward, terminated, truncated, info = self.envs.step(actions)
         self.replay.add(obs=self.obs, action=actions, reward=reward, terminated=terminated, truncated=truncated)
@@ -179,6 +197,9 @@ class DQN(Algorithm):
 
     def _update_target(self) -> None:
         tau = self.config.tau
+        if self.backend == "native":
+            _core.nn.polyak_update(self.engine.params, self.engine.target_params, tau)
+            return
         with torch.no_grad():
             if tau == 1.0:
                 for target, online in zip(self.target_network.parameters(), self.q_network.parameters()):
@@ -196,16 +217,21 @@ class DQN(Algorithm):
             next_actions = source.argmax(-1, keepdim=True)
             return rewards + discounts * target_q.gather(-1, next_actions).squeeze(-1)
 
+    def _sample(self, as_torch: bool) -> Any:
+        config: DQNConfig = self.config
+        if config.prioritized:  # beta anneals to 1 over training (Schaul et al.)
+            beta = linear(config.per_beta, 1.0, 1.0, self.progress())
+            return self.replay.sample(config.batch_size, n_step=config.n_step, gamma=config.gamma, beta=beta,
+                                      as_torch=as_torch)
+        return self.replay.sample(config.batch_size, n_step=config.n_step, gamma=config.gamma, as_torch=as_torch)
+
     def _train(self, gradient_steps: int) -> dict[str, float]:
+        if self.backend == "native":
+            return self._train_native(gradient_steps)
         config: DQNConfig = self.config
         total_loss = total_q = 0.0
         for _ in range(gradient_steps):
-            if config.prioritized:  # beta anneals to 1 over training (Schaul et al.)
-                beta = linear(config.per_beta, 1.0, 1.0, self.progress())
-                batch = self.replay.sample(config.batch_size, n_step=config.n_step, gamma=config.gamma, beta=beta,
-                                           as_torch=True)
-            else:
-                batch = self.replay.sample(config.batch_size, n_step=config.n_step, gamma=config.gamma, as_torch=True)
+            batch = self._sample(as_torch=True)
             obs, actions = batch.obs.float(), batch.action.long()
             targets = self.td_targets(batch.reward.float(), batch.discount.float(), batch.next_obs.float())
             outputs = self.q_network.outputs(obs)
@@ -230,10 +256,27 @@ class DQN(Algorithm):
             self.gradient_updates += 1
         return {"loss": total_loss / gradient_steps, "q_mean": total_q / gradient_steps}
 
+    def _train_native(self, gradient_steps: int) -> dict[str, float]:
+        """``_train`` with each gradient step in the engine, on the same samples."""
+        config: DQNConfig = self.config
+        total_loss = total_q = 0.0
+        for _ in range(gradient_steps):
+            batch = self._sample(as_torch=False)
+            loss, q_mean, td_errors = self.engine.update(batch, config)
+            if config.prioritized:
+                self.replay.update_priorities(batch.indices, td_errors)
+            total_loss += loss
+            total_q += q_mean
+            self.gradient_updates += 1
+        return {"loss": total_loss / gradient_steps, "q_mean": total_q / gradient_steps}
+
     # ---- checkpoints ---------------------------------------------------------------------------
 
     def _state(self) -> dict[str, Any]:
-        return {"q_network": self.q_network.state_dict(), "target_network": self.target_network.state_dict(),
+        def plain(network: nn.Module) -> dict[str, torch.Tensor]:  # parameters may view a flat buffer
+            return {key: value.detach().clone() for key, value in network.state_dict().items()}
+
+        return {"q_network": plain(self.q_network), "target_network": plain(self.target_network),
                 "optimizer": self.optimizer.state_dict(), "vector_steps": self.vector_steps,
                 "gradient_updates": self.gradient_updates}
 
@@ -246,3 +289,40 @@ class DQN(Algorithm):
         self.optimizer.load_state_dict(state["optimizer"])
         self.vector_steps, self.gradient_updates = int(state["vector_steps"]), int(state["gradient_updates"])
         self.replay = type(self.replay).load(directory / "replay")
+
+
+class NativeQLearner:
+    """The engine's DQN step for a :class:`QNetwork` and its target: each network's MLP moves into
+    a flat buffer (the target's is what Polyak updates write), stepped by a :class:`FlatAdam`."""
+
+    def __init__(self, q_network: QNetwork, target_network: QNetwork, learning_rate: float) -> None:
+        sizes, activation = mlp_layout(q_network.body)
+        self.flat = flatten_parameters(linear_parameters(q_network.body))
+        self.target_flat = flatten_parameters(linear_parameters(target_network.body))
+        self.params, self.target_params = self.flat.numpy(), self.target_flat.numpy()
+        self.core = _core.nn.DqnEngine32(sizes, activation)
+        self.optimizer = FlatAdam(self.flat, q_network.parameters(), learning_rate)
+        self._td_errors = np.zeros(0, dtype=np.float32)
+
+    def greedy(self, obs: np.ndarray) -> np.ndarray:
+        actions = np.empty(obs.shape[0], dtype=np.int64)
+        self.core.greedy(self.params, obs, actions)
+        return actions
+
+    def update(self, batch: Any, config: DQNConfig) -> tuple[float, float, np.ndarray]:
+        """One gradient step on a replay sample; (loss, mean chosen Q, |TD errors|)."""
+        def f32(array: Any) -> np.ndarray:
+            return np.ascontiguousarray(array, dtype=np.float32)
+
+        size = len(batch.indices)
+        if self._td_errors.shape[0] != size:
+            self._td_errors = np.zeros(size, dtype=np.float32)
+        opt = self.optimizer
+        opt.step += 1
+        weights = f32(batch.weights) if config.prioritized else None
+        obs, next_obs = f32(batch.obs).reshape(size, -1), f32(batch.next_obs).reshape(size, -1)
+        loss, q_mean = self.core.update(
+            self.params, self.target_params, opt.grads, opt.exp_avg, opt.exp_avg_sq, opt.step, obs,
+            np.ascontiguousarray(batch.action, dtype=np.int64), f32(batch.reward), f32(batch.discount), next_obs,
+            weights, self._td_errors, opt.lr, opt.eps, config.max_grad_norm, config.double_q, config.loss == "huber")
+        return loss, q_mean, self._td_errors.copy()

@@ -338,12 +338,14 @@ class NativeActorCritic:
         critic_sizes, critic_activation = mlp_layout(agent.critic)
         if critic_activation != activation:
             raise ValueError(f"actor and critic activations differ: {activation} vs {critic_activation}")
-        layout = linear_parameters(agent.actor) + linear_parameters(agent.critic)
+        layout: list[Any] = linear_parameters(agent.actor) + linear_parameters(agent.critic)
         if not agent.discrete:
             layout.append((agent, "log_std"))
         self.flat = flatten_parameters(layout)
         self.params = self.flat.numpy()
-        if {id(p) for p in agent.parameters()} != {id(getattr(owner, name)) for owner, name in layout}:
+        if sum(p.numel() for p in agent.parameters()) != sum(
+                p.numel() for part in layout for p in (part.parameters() if isinstance(part, nn.Module)
+                                                       else [getattr(*part)])):
             raise ValueError("ActorCritic has parameters outside the engine's layout")
         self.discrete = agent.discrete
         self.action_dim = actor_sizes[-1]

@@ -12,7 +12,7 @@ module's parameters into one buffer and makes each parameter a view of it, so th
 
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from typing import Iterable, Sequence, Union
 
 import numpy as np
 import torch
@@ -20,7 +20,8 @@ from torch import nn
 
 from turborl import _core
 
-__all__ = ["FlatAdam", "NATIVE_ACTIVATIONS", "flatten_parameters", "mlp_layout", "resolve_backend"]
+__all__ = ["FlatAdam", "NATIVE_ACTIVATIONS", "flatten_parameters", "linear_parameters", "mlp_layout",
+           "resolve_backend", "views_like"]
 
 BACKENDS = ("auto", "native", "torch")
 NATIVE_ACTIVATIONS = {nn.Tanh: "tanh", nn.ReLU: "relu", nn.LeakyReLU: "leaky_relu", nn.Identity: "identity"}
@@ -72,24 +73,57 @@ def mlp_layout(module: nn.Module) -> tuple[list[int], str]:
     return sizes, activations.pop() if activations else "identity"
 
 
-def flatten_parameters(parameters: Sequence[tuple[nn.Module, str]]) -> torch.Tensor:
-    """Moves the named parameters (``(owner module, attribute name)``, in the engine's order) into
-    one contiguous float32 buffer and replaces each by an ``nn.Parameter`` viewing it. Returns the
-    buffer; its ``.numpy()`` view is what the engine reads and writes."""
-    tensors = [getattr(owner, name) for owner, name in parameters]
-    flat = torch.empty(sum(t.numel() for t in tensors), dtype=torch.float32)
+PAD = 16  # the engine pads layer widths to multiples of 16 (cpp/include/turborl/nn/kernels.hpp)
+
+
+def padded(n: int) -> int:
+    return -(-n // PAD) * PAD
+
+
+Part = Union[nn.Linear, tuple[nn.Module, str]]
+
+
+def flatten_parameters(parts: Sequence[Part]) -> torch.Tensor:
+    """Moves parameters into one contiguous buffer in the engine's layout and replaces each by an
+    ``nn.Parameter`` viewing it. A ``Linear`` part becomes W^T [in, padded(out)] then the bias
+    [padded(out)], padding zero (its weight is the strided view ``W^T[:, :out].t()``); an
+    ``(owner, name)`` part is copied as it is. Returns the buffer; its ``.numpy()`` view is what
+    the engine reads and writes."""
+    sizes = [p.in_features * padded(p.out_features) + padded(p.out_features) if isinstance(p, nn.Linear)
+             else getattr(*p).numel() for p in parts]
+    first = parts[0].weight if isinstance(parts[0], nn.Linear) else getattr(*parts[0])
+    flat = torch.zeros(sum(sizes), dtype=first.dtype)
     offset = 0
-    for (owner, name), tensor in zip(parameters, tensors):
-        view = flat[offset:offset + tensor.numel()].view_as(tensor)
-        view.copy_(tensor.detach())
-        setattr(owner, name, nn.Parameter(view, requires_grad=tensor.requires_grad))
-        offset += tensor.numel()
+    for part, size in zip(parts, sizes):
+        chunk = flat[offset:offset + size]
+        if isinstance(part, nn.Linear):
+            width = padded(part.out_features)
+            weight_t = chunk[:part.in_features * width].view(part.in_features, width)[:, :part.out_features]
+            bias = chunk[part.in_features * width:][:part.out_features]
+            weight_t.copy_(part.weight.detach().t())
+            bias.copy_(part.bias.detach())
+            part.weight = nn.Parameter(weight_t.t(), requires_grad=part.weight.requires_grad)
+            part.bias = nn.Parameter(bias, requires_grad=part.bias.requires_grad)
+        else:
+            owner, name = part
+            tensor = getattr(owner, name)
+            view = chunk.view_as(tensor)
+            view.copy_(tensor.detach())
+            setattr(owner, name, nn.Parameter(view, requires_grad=tensor.requires_grad))
+        offset += size
     return flat
 
 
-def linear_parameters(mlp: nn.Sequential) -> list[tuple[nn.Module, str]]:
-    """(owner, name) of an MLP's parameters in the engine's layout: weight then bias per layer."""
-    return [(layer, name) for layer in mlp if isinstance(layer, nn.Linear) for name in ("weight", "bias")]
+def linear_parameters(mlp: nn.Sequential) -> list[nn.Linear]:
+    """An MLP's Linear layers, the parts :func:`flatten_parameters` takes."""
+    return [layer for layer in mlp if isinstance(layer, nn.Linear)]
+
+
+def views_like(array: np.ndarray, flat: torch.Tensor, parameters: Iterable[torch.Tensor]) -> list[torch.Tensor]:
+    """Views of ``array`` (a buffer shaped like ``flat``) at each parameter's place and strides:
+    the gradients or optimiser moments of each parameter."""
+    base = torch.from_numpy(array)
+    return [base.as_strided(p.shape, p.stride(), p.storage_offset() - flat.storage_offset()) for p in parameters]
 
 
 class FlatAdam:
@@ -101,16 +135,16 @@ class FlatAdam:
     def __init__(self, flat: torch.Tensor, parameters: Iterable[nn.Parameter], lr: float, eps: float = 1e-8,
                  betas: tuple[float, float] = (0.9, 0.999), weight_decay: float = 0.0) -> None:
         self.params = list(parameters)
-        base, size = flat.data_ptr(), flat.element_size()
-        self._offsets = [(p.data_ptr() - base) // size for p in self.params]
-        if any(not 0 <= o <= flat.numel() - p.numel() for o, p in zip(self._offsets, self.params)):
+        if any(p.untyped_storage().data_ptr() != flat.untyped_storage().data_ptr() for p in self.params):
             raise ValueError("FlatAdam's parameters must be views of the flat buffer")
+        self.flat = flat
         # torch's shape, so code that anneals param_groups[0]["lr"] works on either optimiser
         self.param_groups = [{"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay}]
         self.step = 0
-        self.grads = np.zeros(flat.numel(), dtype=np.float32)
-        self.exp_avg = np.zeros(flat.numel(), dtype=np.float32)
-        self.exp_avg_sq = np.zeros(flat.numel(), dtype=np.float32)
+        dtype = flat.numpy().dtype
+        self.grads = np.zeros(flat.numel(), dtype=dtype)
+        self.exp_avg = np.zeros(flat.numel(), dtype=dtype)
+        self.exp_avg_sq = np.zeros(flat.numel(), dtype=dtype)
 
     @property
     def lr(self) -> float:
@@ -121,7 +155,7 @@ class FlatAdam:
         return float(self.param_groups[0]["eps"])
 
     def _views(self, array: np.ndarray) -> list[torch.Tensor]:
-        return [torch.from_numpy(array[o:o + p.numel()]).view_as(p) for o, p in zip(self._offsets, self.params)]
+        return views_like(array, self.flat, self.params)
 
     def state_dict(self) -> dict:
         state = {}

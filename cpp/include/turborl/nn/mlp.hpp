@@ -1,12 +1,16 @@
 #pragma once
-// A dense multilayer perceptron whose parameters live in a caller's flat buffer, laid out as
-// torch's nn.Linear stack lists them: for each layer the weight [out, in] row-major, then the bias
-// [out]. torch sees the same memory as ordinary parameters (turborl.nn.native), so checkpoints and
-// policies are those of the torch backend.
+// A dense multilayer perceptron whose parameters live in a caller's flat buffer. Per layer the
+// buffer holds the weight transposed, W^T [in, padded(out)], then the bias [padded(out)], padding
+// zero: the layout the matrix kernel reads, so forward passes (acting, target networks) copy
+// nothing. torch sees the same memory as ordinary parameters: the weight is the strided view
+// W^T[:, :out].t() (turborl.nn.native.flatten_parameters), so checkpoints and policies are those of
+// the torch backend.
 //
 // Forward keeps every layer's activations for backward; backward accumulates parameter gradients
-// into a flat buffer of the same layout. Workspaces grow to the largest batch seen and are then
-// reused: no allocation per update.
+// into a flat buffer of the same layout, and needs W itself (rows of length in) only for the
+// input gradients of layers after the first: it transposes those once per call. Workspaces grow
+// to the largest batch seen and are then reused: no allocation per update.
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -51,14 +55,11 @@ class Mlp {
       layer.ld_in = padded(layer.in);
       layer.ld_out = padded(layer.out);
       layer.weight_offset = offset;
-      layer.bias_offset = offset + std::ptrdiff_t(layer.in) * layer.out;
-      offset = layer.bias_offset + layer.out;
+      layer.bias_offset = offset + std::ptrdiff_t(layer.in) * layer.ld_out;
+      offset = layer.bias_offset + layer.ld_out;
       layer.activation = l + 1 < layers ? spec_.hidden_activation : spec_.output_activation;
       layer.layer_norm = spec_.layer_norm && l + 1 < layers;
-      layer.weight_t = AlignedArray<T>(std::size_t(layer.in) * layer.ld_out);
-      layer.weight_padded = AlignedArray<T>(std::size_t(layer.out) * layer.ld_in);
-      layer.bias = AlignedArray<T>(std::size_t(layer.ld_out));
-      layer.grad_weight_t = AlignedArray<T>(std::size_t(layer.in) * layer.ld_out);
+      if (l > 0) layer.weight_rows = AlignedArray<T>(std::size_t(layer.out) * layer.ld_in);
       layers_.push_back(std::move(layer));
     }
     num_params_ = offset;
@@ -73,20 +74,6 @@ class Mlp {
   std::ptrdiff_t num_params() const { return num_params_; }
   std::ptrdiff_t output_ld() const { return layers_.back().ld_out; }
   const MlpSpec& spec() const { return spec_; }
-
-  // Copies the weights into the transposed and padded forms the kernels read. Call it whenever
-  // the parameters may have changed (once per gradient step), before forward.
-  void load(const T* params) {
-    for (Layer& layer : layers_) {
-      const T* w = params + layer.weight_offset;
-      for (int o = 0; o < layer.out; ++o)
-        for (int i = 0; i < layer.in; ++i) {
-          layer.weight_t[std::size_t(i) * layer.ld_out + o] = w[std::ptrdiff_t(o) * layer.in + i];
-          layer.weight_padded[std::size_t(o) * layer.ld_in + i] = w[std::ptrdiff_t(o) * layer.in + i];
-        }
-      for (int o = 0; o < layer.out; ++o) layer.bias[o] = params[layer.bias_offset + o];
-    }
-  }
 
   // Grows the workspaces to hold `batch` rows (allocates only when the batch is a new maximum).
   void reserve(std::ptrdiff_t batch) {
@@ -103,14 +90,14 @@ class Mlp {
   }
 
   // Output [batch, output_ld()] (padding columns zero) for input rows x[b * ldx + i], i < in.
-  const T* forward(const T* x, std::ptrdiff_t ldx, std::ptrdiff_t batch) {
+  const T* forward(const T* params, const T* x, std::ptrdiff_t ldx, std::ptrdiff_t batch) {
     reserve(batch);
     const T* input = x;
     std::ptrdiff_t ld_input = ldx;
     for (Layer& layer : layers_) {
       T* z = layer.post.data();
-      gemm<T>(batch, layer.ld_out, layer.in, input, ld_input, 1, layer.weight_t.data(), layer.ld_out, z, layer.ld_out,
-              layer.bias.data(), false);
+      gemm<T>(batch, layer.ld_out, layer.in, input, ld_input, 1, params + layer.weight_offset, layer.ld_out, z,
+              layer.ld_out, params + layer.bias_offset, false);
       if (layer.layer_norm) normalize_rows(layer, batch);
       activate(layer.activation, z, batch * layer.ld_out);
       input = z;
@@ -129,8 +116,9 @@ class Mlp {
   }
 
   // Adds dLoss/dParams to `grads` (flat, the parameters' layout), for the batch last passed to
-  // forward with the same x. Reads output_grad(); destroys the stored activations' gradients.
-  void backward(const T* x, std::ptrdiff_t ldx, std::ptrdiff_t batch, T* grads) {
+  // forward with the same params and x. Reads output_grad(); destroys the stored activations'
+  // gradients.
+  void backward(const T* params, const T* x, std::ptrdiff_t ldx, std::ptrdiff_t batch, T* grads) {
     for (int l = num_layers() - 1; l >= 0; --l) {
       Layer& layer = layers_[l];
       T* dz = layer.grad.data();
@@ -138,19 +126,18 @@ class Mlp {
       if (layer.layer_norm) normalize_backward(layer, batch);
       const T* input = l > 0 ? layers_[l - 1].post.data() : x;
       const std::ptrdiff_t ld_input = l > 0 ? layers_[l - 1].ld_out : ldx;
-      // dW^T[in, out] = input^T dZ: the reduction runs over the batch in row order.
-      gemm<T>(layer.in, layer.ld_out, batch, input, 1, ld_input, dz, layer.ld_out, layer.grad_weight_t.data(),
-              layer.ld_out, nullptr, false);
-      T* gw = grads + layer.weight_offset;
-      for (int o = 0; o < layer.out; ++o)
-        for (int i = 0; i < layer.in; ++i)
-          gw[std::ptrdiff_t(o) * layer.in + i] += layer.grad_weight_t[std::size_t(i) * layer.ld_out + o];
+      // dW^T[in, out] += input^T dZ, straight into the gradient buffer (same layout as W^T); the
+      // reduction runs over the batch in row order. dZ's padding columns are zero, so are theirs.
+      gemm<T>(layer.in, layer.ld_out, batch, input, 1, ld_input, dz, layer.ld_out, grads + layer.weight_offset,
+              layer.ld_out, nullptr, true);
       T* gb = grads + layer.bias_offset;
       for (std::ptrdiff_t b = 0; b < batch; ++b)
-        for (int o = 0; o < layer.out; ++o) gb[o] += dz[b * layer.ld_out + o];
-      if (l > 0)  // dInput[batch, in] = dZ W, into the previous layer's gradient buffer
-        gemm<T>(batch, layers_[l - 1].ld_out, layer.out, dz, layer.ld_out, 1, layer.weight_padded.data(), layer.ld_in,
+        for (std::ptrdiff_t o = 0; o < layer.ld_out; ++o) gb[o] += dz[b * layer.ld_out + o];
+      if (l > 0) {  // dInput[batch, in] = dZ W, into the previous layer's gradient buffer
+        transpose_weight(layer, params + layer.weight_offset);
+        gemm<T>(batch, layers_[l - 1].ld_out, layer.out, dz, layer.ld_out, 1, layer.weight_rows.data(), layer.ld_in,
                 layers_[l - 1].grad.data(), layers_[l - 1].ld_out, nullptr, false);
+      }
     }
   }
 
@@ -161,9 +148,21 @@ class Mlp {
     std::ptrdiff_t weight_offset = 0, bias_offset = 0;
     Activation activation = Activation::kIdentity;
     bool layer_norm = false;
-    AlignedArray<T> weight_t, weight_padded, bias, grad_weight_t;
+    AlignedArray<T> weight_rows;  // W [out, padded(in)], rebuilt by backward
     AlignedArray<T> post, grad, normalized, inv_std;
   };
+
+  // W [out, ld_in] from W^T [in, ld_out], in tiles that stay in L1 on both sides.
+  static void transpose_weight(Layer& layer, const T* weight_t) {
+    constexpr int kTile = 16;
+    T* rows = layer.weight_rows.data();
+    for (int i0 = 0; i0 < layer.in; i0 += kTile)
+      for (int o0 = 0; o0 < layer.out; o0 += kTile) {
+        const int i1 = std::min(i0 + kTile, layer.in), o1 = std::min(o0 + kTile, layer.out);
+        for (int o = o0; o < o1; ++o)
+          for (int i = i0; i < i1; ++i) rows[std::ptrdiff_t(o) * layer.ld_in + i] = weight_t[std::ptrdiff_t(i) * layer.ld_out + o];
+      }
+  }
 
   void activate(Activation activation, T* z, std::ptrdiff_t n) const {
     const T slope = T(spec_.leaky_slope);

@@ -86,9 +86,7 @@ class PpoEngine {
   // and V(obs). Random numbers come from the stream (seed, counter): one call, one counter.
   void act(const T* params, const T* obs, std::ptrdiff_t n, uint64_t seed, uint64_t counter, bool deterministic,
            int64_t* index_actions, T* actions, T* log_probs, T* values) {
-    actor_.load(params);
-    critic_.load(params + critic_offset_);
-    const T* out = actor_.forward(obs, obs_dim(), n);
+    const T* out = actor_.forward(params, obs, obs_dim(), n);
     const std::ptrdiff_t ld = actor_.output_ld();
     const int a_dim = action_dim();
     CounterRng rng(seed, uint32_t(counter), uint32_t(counter >> 32), kPolicyStreamPurpose);
@@ -124,12 +122,11 @@ class PpoEngine {
         log_probs[i] = log_prob;
       }
     }
-    value(params, obs, n, values, /*loaded=*/true);
+    value(params, obs, n, values);
   }
 
-  void value(const T* params, const T* obs, std::ptrdiff_t n, T* values, bool loaded = false) {
-    if (!loaded) critic_.load(params + critic_offset_);
-    const T* v = critic_.forward(obs, obs_dim(), n);
+  void value(const T* params, const T* obs, std::ptrdiff_t n, T* values) {
+    const T* v = critic_.forward(params + critic_offset_, obs, obs_dim(), n);
     for (std::ptrdiff_t i = 0; i < n; ++i) values[i] = v[i * critic_.output_ld()];
   }
 
@@ -197,10 +194,8 @@ class PpoEngine {
   // One gradient step on the gathered minibatch; returns its approximate KL.
   double minibatch_step(T* params, T* grads, T* exp_avg, T* exp_avg_sq, int64_t step, std::ptrdiff_t mb,
                         const PpoOptions& o, PpoStats& stats) {
-    actor_.load(params);
-    critic_.load(params + critic_offset_);
-    const T* out = actor_.forward(mb_obs_.data(), obs_dim(), mb);
-    const T* v_out = critic_.forward(mb_obs_.data(), obs_dim(), mb);
+    const T* out = actor_.forward(params, mb_obs_.data(), obs_dim(), mb);
+    const T* v_out = critic_.forward(params + critic_offset_, mb_obs_.data(), obs_dim(), mb);
     const std::ptrdiff_t ld = actor_.output_ld(), v_ld = critic_.output_ld();
     T* d_out = actor_.output_grad(mb);
     T* d_value = critic_.output_grad(mb);
@@ -291,8 +286,8 @@ class PpoEngine {
     }
     if (!discrete_)
       for (int j = 0; j < a_dim; ++j) grad_log_std[j] -= ent_coef;  // d(-ent_coef * mean entropy)/d log_std
-    actor_.backward(mb_obs_.data(), obs_dim(), mb, grads);
-    critic_.backward(mb_obs_.data(), obs_dim(), mb, grads + critic_offset_);
+    actor_.backward(params, mb_obs_.data(), obs_dim(), mb, grads);
+    critic_.backward(params + critic_offset_, mb_obs_.data(), obs_dim(), mb, grads + critic_offset_);
     clip_grad_norm(grads, num_params_, o.max_grad_norm);
     adam_step(params, grads, exp_avg, exp_avg_sq, num_params_, step, o.adam);
 
