@@ -6,11 +6,13 @@ Per-update latency on the sizes the training issues use, all in one run, with th
 - PPO minibatch update (CartPole: 4-64-64 actor and critic, batch 256; clipped objective, value
   loss, backward, gradient clipping, Adam): native = PpoEngine.update over 8 minibatches, divided;
   torch = the same step written as turborl's torch backend does it.
-- network steps (forward, backward of a squared error, Adam) at DQN sizes (4-256-256-2, batch 64
-  and 256), at "Learning to Fly" TD3 critic sizes (32-64-64-1 twin critics, batch 256) and batch 1
-  (a streaming update's network, 4-128-128-2, without ObGD's traces): native = the engine's MLP
-  gradient + Adam called from Python, torch = the usual zero_grad / backward / step. The fused
-  DQN, TD3, SAC and stream-x updates are not built yet; these rows measure the engine under them.
+- DQN gradient step (4-256-256-2, batch 64 and 256): double-Q targets from a target network,
+  Huber loss, backward, clipping, Adam: native = DqnEngine.update, torch = the same in torch.
+- regression steps (forward, backward of a squared error, Adam) at "Learning to Fly" critic
+  sizes (32-64-64-1 twin critics, batch 256) and batch 1 (a streaming update's network,
+  4-128-128-2, without ObGD's traces): native = the MLP's regression_gradient + adam_step called
+  from Python. The fused TD3, SAC and stream-x updates are not built yet; these rows measure the
+  engine they would run on, not those updates.
 - single act: one CartPole observation to an action (native PpoEngine.act vs torch actor forward
   and sampling).
 Then the matrix kernel against OpenBLAS's sgemm (bench/native/bench_gemm.cpp, scipy-openblas32),
@@ -20,6 +22,7 @@ when g++ and scipy-openblas32 are present. End-to-end training runs are bench/be
 from __future__ import annotations
 
 import argparse
+import copy
 import glob
 import os
 import platform
@@ -36,6 +39,7 @@ from torch import nn
 from turborl._core import nn as native
 from turborl.algos.ppo import clipped_surrogate_loss
 from turborl.nn import MLP
+from turborl.nn.native import flatten_parameters, linear_parameters
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -51,6 +55,11 @@ def per_call_seconds(work: Callable[[], object], calls_per_work: int = 1, budget
             count += 1
         best = min(best, (time.perf_counter() - start) / (count * calls_per_work))
     return best
+
+
+def engine_parameters(*mlps: nn.Sequential) -> np.ndarray:
+    """The MLPs' parameters in the engine's layout (copies: torch keeps timing its own modules)."""
+    return flatten_parameters([layer for mlp in mlps for layer in linear_parameters(copy.deepcopy(mlp))]).numpy()
 
 
 # ---- PPO minibatch update --------------------------------------------------------------------------
@@ -89,7 +98,7 @@ def ppo_rows(compile_torch: bool) -> list[tuple[str, float, float, float]]:
     compiled = per_call_seconds(step(torch.compile(loss_fn))) if compile_torch else float("nan")
 
     engine = native.PpoEngine32([4, 64, 64, 2], [4, 64, 64, 1], "tanh", True)
-    flat = torch.cat([p.detach().flatten() for p in params]).numpy().copy()
+    flat = engine_parameters(actor, critic)
     grads, exp_avg, exp_avg_sq = (np.zeros_like(flat) for _ in range(3))
     n = batch * minibatches
     rollout = dict(obs=rng.normal(size=(n, 4)).astype(np.float32),
@@ -109,7 +118,55 @@ def ppo_rows(compile_torch: bool) -> list[tuple[str, float, float, float]]:
     return [("PPO minibatch update, CartPole 4-64-64 actor + critic, batch 256", fast, eager, compiled)]
 
 
-# ---- network steps: forward, backward of a squared error, Adam -------------------------------------
+# ---- DQN gradient step: double-Q targets, Huber loss, backward, clipping, Adam -------------------
+
+def dqn_row(batch: int, compile_torch: bool):
+    torch.manual_seed(0)
+    online, target = (MLP(4, 2, (256, 256), "relu", orthogonal=False) for _ in range(2))
+    optimizer = torch.optim.Adam(online.parameters(), lr=1e-4)
+    rng = np.random.default_rng(0)
+    obs, next_obs = (torch.from_numpy(rng.normal(size=(batch, 4)).astype(np.float32)) for _ in range(2))
+    actions = torch.from_numpy(rng.integers(0, 2, batch))
+    rewards, discounts = torch.ones(batch), torch.full((batch,), 0.99)
+
+    def loss_fn(obs, actions, rewards, discounts, next_obs):
+        with torch.no_grad():
+            next_actions = online(next_obs).argmax(-1, keepdim=True)
+            targets = rewards + discounts * target(next_obs).gather(-1, next_actions).squeeze(-1)
+        q = online(obs).gather(-1, actions.unsqueeze(-1)).squeeze(-1)
+        return nn.functional.smooth_l1_loss(q, targets)
+
+    def step(fn):
+        def run():
+            loss = fn(obs, actions, rewards, discounts, next_obs)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            nn.utils.clip_grad_norm_(online.parameters(), 10.0)
+            optimizer.step()
+        return run
+
+    eager = per_call_seconds(step(loss_fn))
+    compiled = per_call_seconds(step(torch.compile(loss_fn))) if compile_torch else float("nan")
+
+    engine = native.DqnEngine32([4, 256, 256, 2], "relu")
+    params, target_params = engine_parameters(online), engine_parameters(target)
+    grads, exp_avg, exp_avg_sq = (np.zeros_like(params) for _ in range(3))
+    td_errors = np.zeros(batch, np.float32)
+    arrays = dict(obs=obs.numpy(), actions=actions.numpy(), rewards=rewards.numpy(), discounts=discounts.numpy(),
+                  next_obs=next_obs.numpy())
+    state = {"step": 0}
+
+    def native_step():
+        state["step"] += 1
+        engine.update(params, target_params, grads, exp_avg, exp_avg_sq, state["step"], **arrays, weights=None,
+                      td_errors=td_errors, lr=1e-4, eps=1e-8, max_grad_norm=10.0, double_q=True, huber=True)
+
+    fast = per_call_seconds(native_step)
+    return (f"DQN gradient step (double Q, target net, Huber, clip, Adam), 4-256-256-2, batch {batch}", fast, eager,
+            compiled)
+
+
+# ---- network regression steps: forward, backward of a squared error, Adam --------------------------
 
 def network_step_row(label: str, sizes: list[int], batch: int, twin: bool, compile_torch: bool):
     torch.manual_seed(0)
@@ -134,7 +191,7 @@ def network_step_row(label: str, sizes: list[int], batch: int, twin: bool, compi
     compiled = per_call_seconds(step(torch.compile(loss_fn))) if compile_torch else float("nan")
 
     mlp = native.Mlp32(sizes, "relu")
-    flats = [torch.cat([p.detach().flatten() for p in net.parameters()]).numpy().copy() for net in nets]
+    flats = [engine_parameters(net) for net in nets]
     buffers = [tuple(np.zeros_like(f) for _ in range(3)) for f in flats]
     xs, targets = x.numpy(), target.numpy()
     state = {"step": 0}
@@ -142,9 +199,8 @@ def network_step_row(label: str, sizes: list[int], batch: int, twin: bool, compi
     def native_step():
         state["step"] += 1
         for flat, (grads, m, v) in zip(flats, buffers):
-            out = mlp.forward(flat, xs)
             grads[:] = 0.0
-            mlp.gradient(flat, xs, (2.0 / out.size) * (out - targets), grads)
+            mlp.regression_gradient(flat, xs, targets, grads)
             native.adam_step(flat, grads, m, v, state["step"], 1e-3)
 
     fast = per_call_seconds(native_step)
@@ -165,7 +221,7 @@ def act_row():
 
     eager = per_call_seconds(torch_act)
     engine = native.PpoEngine32([4, 64, 64, 2], [4, 64, 64, 1], "tanh", True)
-    flat = torch.cat([p.detach().flatten() for p in list(actor.parameters()) + list(critic.parameters())]).numpy()
+    flat = engine_parameters(actor, critic)
     out, unused = np.zeros(1, np.int64), np.zeros(1, np.float32)
     log_prob, value = np.zeros(1, np.float32), np.zeros(1, np.float32)
     counter = iter(range(10**9))
@@ -194,13 +250,12 @@ def main() -> None:
     torch.set_num_threads(1)
     compile_torch = not args.no_compile
     rows = ppo_rows(compile_torch)
-    rows.append(network_step_row("network step, DQN 4-256-256-2, batch 64", [4, 256, 256, 2], 64, False, compile_torch))
-    rows.append(network_step_row("network step, DQN 4-256-256-2, batch 256", [4, 256, 256, 2], 256, False,
-                                 compile_torch))
-    rows.append(network_step_row("network step, L2F TD3 twin critics 32-64-64-1, batch 256", [32, 64, 64, 1], 256,
-                                 True, compile_torch))
-    rows.append(network_step_row("network step, batch 1 (streaming size 4-128-128-2)", [4, 128, 128, 2], 1, False,
-                                 compile_torch))
+    rows.append(dqn_row(64, compile_torch))
+    rows.append(dqn_row(256, compile_torch))
+    rows.append(network_step_row("regression step, L2F twin critics 32-64-64-1, batch 256 (not a TD3 update)",
+                                 [32, 64, 64, 1], 256, True, compile_torch))
+    rows.append(network_step_row("regression step, batch 1, 4-128-128-2 (a streaming update's network, no ObGD)",
+                                 [4, 128, 128, 2], 1, False, compile_torch))
     rows.append(act_row())
     print(f"\n{platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}, one thread\n")
     print("| work | native | torch eager | torch.compile | eager ÷ native | compile ÷ native |")

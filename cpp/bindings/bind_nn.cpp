@@ -128,7 +128,32 @@ void bind_mlp(nb::module_& m, const char* name) {
             mlp.backward(params.data(), x.data(), mlp.in_features(), std::ptrdiff_t(batch), grads.data());
           },
           "params"_a, "x"_a, "output_grad"_a, "grads"_a,
-          "Adds sum_b output_grad[b] . d outputs[b] / d params to grads (a vector-Jacobian product).");
+          "Adds sum_b output_grad[b] . d outputs[b] / d params to grads (a vector-Jacobian product).")
+      .def(
+          "regression_gradient",
+          [](Mlp& mlp, In<T> params, In<T> x, In<T> targets, Out<T> grads) {
+            check_size(params, std::size_t(mlp.num_params()), "params");
+            check_size(grads, std::size_t(mlp.num_params()), "grads");
+            const std::size_t batch = rows_of(x, mlp.in_features(), "x");
+            const std::size_t outputs = std::size_t(mlp.out_features());
+            check_size(targets, batch * outputs, "targets");
+            check_finite(targets, "targets");
+            nb::gil_scoped_release release;
+            const T* y = mlp.forward(params.data(), x.data(), mlp.in_features(), std::ptrdiff_t(batch));
+            T* d_out = mlp.output_grad(std::ptrdiff_t(batch));
+            const T scale = T(2) / T(batch * outputs);
+            double loss = 0;
+            for (std::size_t b = 0; b < batch; ++b)
+              for (std::size_t o = 0; o < outputs; ++o) {
+                const T error = y[b * mlp.output_ld() + o] - targets.data()[b * outputs + o];
+                loss += double(error) * double(error);
+                d_out[b * mlp.output_ld() + o] = scale * error;
+              }
+            mlp.backward(params.data(), x.data(), mlp.in_features(), std::ptrdiff_t(batch), grads.data());
+            return loss / double(batch * outputs);
+          },
+          "params"_a, "x"_a, "targets"_a, "grads"_a,
+          "Mean squared error against targets [batch, out]; adds its gradient to grads and returns it.");
 }
 
 template <class T>

@@ -191,3 +191,19 @@ def test_mlp_layout_reads_supported_networks_and_names_unsupported_layers():
         mlp_layout(nn.Sequential(nn.Linear(3, 4, dtype=torch.float64)))
     with pytest.raises(ValueError, match="nn.Sequential"):
         mlp_layout(nn.Linear(3, 4))
+
+
+@pytest.mark.parametrize("batch", [1, 3, 40])
+def test_regression_gradient_equals_autograd_mse(batch):
+    net = torch_mlp([5, 48, 32, 3], "tanh", False, torch.float64, seed=batch)
+    x = torch.randn(batch, 5, dtype=torch.float64)
+    targets = torch.randn(batch, 3, dtype=torch.float64)
+    loss = ((net(x) - targets) ** 2).mean()
+    loss.backward()
+    expected = flat(p.grad for p in net.parameters())
+    buffer = flatten_parameters(linear_parameters(net))
+    grads = np.zeros(buffer.numel())
+    got = native.Mlp64([5, 48, 32, 3], "tanh").regression_gradient(buffer.numpy(), x.numpy(), targets.numpy(), grads)
+    assert got == pytest.approx(loss.item(), rel=1e-12)
+    np.testing.assert_allclose(flat(views_like(grads, buffer, net.parameters())), expected, rtol=0,
+                               atol=1e-12 * np.abs(expected).max())

@@ -109,6 +109,23 @@ inline void gemm(std::ptrdiff_t rows, std::ptrdiff_t cols, std::ptrdiff_t depth,
 // tanh|x| = -expm1(-2|x|) / (2 + expm1(-2|x|)), expm1 by Cody-Waite range reduction and a
 // degree-7 Taylor polynomial on |r| <= ln2/2 (truncation error < 2e-8 relative). expm1 rather
 // than exp keeps full relative accuracy near zero, where 1 - exp(-2|x|) would cancel.
+// sum_i a[i] * b[i] for n a multiple of kPad, in kLanes fixed lanes (deterministic order).
+template <class T>
+inline T dot_padded(const T* a, const T* b, std::ptrdiff_t n) {
+  using S = Simd<T>;
+  typename S::Vec acc0 = S::zero(), acc1 = S::zero();
+  std::ptrdiff_t i = 0;
+  for (; i + 2 * S::kLanes <= n; i += 2 * S::kLanes) {
+    acc0 += S::load(a + i) * S::load(b + i);
+    acc1 += S::load(a + i + S::kLanes) * S::load(b + i + S::kLanes);
+  }
+  for (; i < n; i += S::kLanes) acc0 += S::load(a + i) * S::load(b + i);
+  acc0 += acc1;
+  T sum = 0;
+  for (int j = 0; j < S::kLanes; ++j) sum += acc0[j];
+  return sum;
+}
+
 template <class To, class From>
 inline To bit_cast_vector(const From& from) {
   static_assert(sizeof(To) == sizeof(From));

@@ -133,11 +133,7 @@ class Mlp {
       T* gb = grads + layer.bias_offset;
       for (std::ptrdiff_t b = 0; b < batch; ++b)
         for (std::ptrdiff_t o = 0; o < layer.ld_out; ++o) gb[o] += dz[b * layer.ld_out + o];
-      if (l > 0) {  // dInput[batch, in] = dZ W, into the previous layer's gradient buffer
-        transpose_weight(layer, params + layer.weight_offset);
-        gemm<T>(batch, layers_[l - 1].ld_out, layer.out, dz, layer.ld_out, 1, layer.weight_rows.data(), layer.ld_in,
-                layers_[l - 1].grad.data(), layers_[l - 1].ld_out, nullptr, false);
-      }
+      if (l > 0) input_gradient(layer, params + layer.weight_offset, batch, layers_[l - 1]);
     }
   }
 
@@ -151,6 +147,26 @@ class Mlp {
     AlignedArray<T> weight_rows;  // W [out, padded(in)], rebuilt by backward
     AlignedArray<T> post, grad, normalized, inv_std;
   };
+
+  // dInput[batch, in] = dZ W into the previous layer's gradient buffer. Small batches take dot
+  // products with the rows of W^T; larger ones transpose W once and use the matrix kernel.
+  static constexpr std::ptrdiff_t kDotProductBatch = 4;
+  void input_gradient(Layer& layer, const T* weight_t, std::ptrdiff_t batch, Layer& previous) {
+    const T* dz = layer.grad.data();
+    T* d_input = previous.grad.data();
+    if (batch <= kDotProductBatch) {
+      for (std::ptrdiff_t b = 0; b < batch; ++b)
+        for (int i = 0; i < layer.in; ++i)
+          d_input[b * previous.ld_out + i] = dot_padded(weight_t + std::ptrdiff_t(i) * layer.ld_out, dz + b * layer.ld_out,
+                                                         layer.ld_out);
+      for (std::ptrdiff_t b = 0; b < batch; ++b)
+        std::fill(d_input + b * previous.ld_out + layer.in, d_input + (b + 1) * previous.ld_out, T(0));
+      return;
+    }
+    transpose_weight(layer, weight_t);
+    gemm<T>(batch, previous.ld_out, layer.out, dz, layer.ld_out, 1, layer.weight_rows.data(), layer.ld_in, d_input,
+            previous.ld_out, nullptr, false);
+  }
 
   // W [out, ld_in] from W^T [in, ld_out], in tiles that stay in L1 on both sides.
   static void transpose_weight(Layer& layer, const T* weight_t) {
