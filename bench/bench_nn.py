@@ -8,11 +8,13 @@ Per-update latency on the sizes the training issues use, all in one run, with th
   torch = the same step written as turborl's torch backend does it.
 - DQN gradient step (4-256-256-2, batch 64 and 256): double-Q targets from a target network,
   Huber loss, backward, clipping, Adam: native = DqnEngine.update, torch = the same in torch.
-- regression steps (forward, backward of a squared error, Adam) at "Learning to Fly" critic
-  sizes (32-64-64-1 twin critics, batch 256) and batch 1 (a streaming update's network,
-  4-128-128-2, without ObGD's traces): native = the MLP's regression_gradient + adam_step called
-  from Python. The fused TD3, SAC and stream-x updates are not built yet; these rows measure the
-  engine they would run on, not those updates.
+- TD3 update (CleanRL's td3_continuous_action.py) at "Learning to Fly" sizes (actor 146-64-64-4;
+  the engine's critics see obs + action, 150 inputs, where L2F's asymmetric critic sees 28 + 4)
+  and Pendulum sizes (256-256), batch 256: the critic-only update and the update with the delayed
+  actor step and target updates. native = Td3Engine.update.
+- a regression step at batch 1 (a streaming update's network, 4-128-128-2, without ObGD's
+  traces): native = the MLP's regression_gradient + adam_step called from Python. The fused SAC
+  and stream-x updates are not built yet.
 - single act: one CartPole observation to an action (native PpoEngine.act vs torch actor forward
   and sampling).
 Then the matrix kernel against OpenBLAS's sgemm (bench/native/bench_gemm.cpp, scipy-openblas32),
@@ -166,6 +168,71 @@ def dqn_row(batch: int, compile_torch: bool):
             compiled)
 
 
+# ---- TD3 update: twin critics with target-policy smoothing; the delayed actor step and targets ----
+
+def td3_rows(obs_dim: int, action_dim: int, hidden: tuple[int, ...], batch: int, label: str, compile_torch: bool):
+    torch.manual_seed(0)
+    actor = nn.Sequential(*MLP(obs_dim, action_dim, hidden, "relu", orthogonal=False), nn.Tanh())
+    critics = [MLP(obs_dim + action_dim, 1, hidden, "relu", orthogonal=False) for _ in range(2)]
+    target_actor, target_critics = copy.deepcopy(actor), [copy.deepcopy(c) for c in critics]
+    actor_optimizer = torch.optim.Adam(actor.parameters(), lr=3e-4)
+    critic_optimizer = torch.optim.Adam([p for c in critics for p in c.parameters()], lr=1e-3)
+    rng = np.random.default_rng(0)
+    arrays = dict(obs=rng.normal(size=(batch, obs_dim)), actions=rng.uniform(-1, 1, (batch, action_dim)),
+                  rewards=rng.normal(size=batch), discounts=np.full(batch, 0.99), next_obs=rng.normal(size=(batch, obs_dim)),
+                  noise=rng.normal(size=(batch, action_dim)))
+    arrays = {key: value.astype(np.float32) for key, value in arrays.items()}
+    t = {key: torch.from_numpy(value) for key, value in arrays.items()}
+
+    def critic_loss_fn(obs, actions, rewards, discounts, next_obs, noise):
+        with torch.no_grad():
+            next_actions = (target_actor(next_obs) + (0.2 * noise).clamp(-0.5, 0.5)).clamp(-1, 1)
+            next_input = torch.cat([next_obs, next_actions], 1)
+            y = rewards + discounts * torch.min(target_critics[0](next_input), target_critics[1](next_input)).view(-1)
+        q_input = torch.cat([obs, actions], 1)
+        return sum(((c(q_input).view(-1) - y) ** 2).mean() for c in critics)
+
+    def actor_loss_fn(obs):
+        return -critics[0](torch.cat([obs, actor(obs)], 1)).mean()
+
+    def step(critic_fn, actor_fn, with_actor):
+        def run():
+            loss = critic_fn(t["obs"], t["actions"], t["rewards"], t["discounts"], t["next_obs"], t["noise"])
+            critic_optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            critic_optimizer.step()
+            if with_actor:
+                actor_loss = actor_fn(t["obs"])
+                actor_optimizer.zero_grad(set_to_none=True)
+                actor_loss.backward()
+                actor_optimizer.step()
+                with torch.no_grad():
+                    for net, target in zip([actor, *critics], [target_actor, *target_critics]):
+                        torch._foreach_lerp_(list(target.parameters()), list(net.parameters()), 0.005)
+        return run
+
+    compiled_fns = (torch.compile(critic_loss_fn), torch.compile(actor_loss_fn)) if compile_torch else None
+    engine = native.Td3Engine32([obs_dim, *hidden, action_dim], [obs_dim + action_dim, *hidden, 1], "relu")
+    flat = {"actor": engine_parameters(actor[:-1]), "critic": engine_parameters(*critics),
+            "target_actor": engine_parameters(actor[:-1]), "target_critic": engine_parameters(*critics)}
+    moments = {name: np.zeros_like(flat["actor"]) for name in ("actor_grads", "actor_exp_avg", "actor_exp_avg_sq")}
+    moments.update({name: np.zeros_like(flat["critic"]) for name in ("critic_grads", "critic_exp_avg",
+                                                                     "critic_exp_avg_sq")})
+    steps = {"actor_step": 0, "critic_step": 0}
+    rows = []
+    for with_actor in (False, True):
+        def native_update():
+            stats = engine.update(**flat, **moments, **steps, **arrays, update_actor=with_actor, actor_lr=3e-4,
+                                  critic_lr=1e-3)
+            steps.update(actor_step=stats["actor_step"], critic_step=stats["critic_step"])
+
+        eager = per_call_seconds(step(critic_loss_fn, actor_loss_fn, with_actor))
+        compiled = per_call_seconds(step(*compiled_fns, with_actor)) if compiled_fns else float("nan")
+        what = "critic update (twin critics, smoothing)" if not with_actor else "critic + actor + targets update"
+        rows.append((f"TD3 {what}, {label}, batch {batch}", per_call_seconds(native_update), eager, compiled))
+    return rows
+
+
 # ---- network regression steps: forward, backward of a squared error, Adam --------------------------
 
 def network_step_row(label: str, sizes: list[int], batch: int, twin: bool, compile_torch: bool):
@@ -252,8 +319,8 @@ def main() -> None:
     rows = ppo_rows(compile_torch)
     rows.append(dqn_row(64, compile_torch))
     rows.append(dqn_row(256, compile_torch))
-    rows.append(network_step_row("regression step, L2F twin critics 32-64-64-1, batch 256 (not a TD3 update)",
-                                 [32, 64, 64, 1], 256, True, compile_torch))
+    rows += td3_rows(146, 4, (64, 64), 256, "L2F sizes (actor 146-64-64-4, critics 150-64-64-1)", compile_torch)
+    rows += td3_rows(3, 1, (256, 256), 256, "Pendulum sizes (256-256)", compile_torch)
     rows.append(network_step_row("regression step, batch 1, 4-128-128-2 (a streaming update's network, no ObGD)",
                                  [4, 128, 128, 2], 1, False, compile_torch))
     rows.append(act_row())

@@ -616,3 +616,27 @@ def test_backend_choice_is_checked():
 
     with pytest.raises(ValueError, match=r"layer 1 is Sigmoid\(\); the native engine supports"):
         mlp_layout(torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Sigmoid(), torch.nn.Linear(4, 1)))
+
+
+def test_native_td3_engine_rejects_bad_input():
+    from turborl._core import nn as native
+
+    with pytest.raises(ValueError, match=r"the critic takes obs \+ action = 5 inputs, got 4"):
+        native.Td3Engine32([3, 8, 2], [4, 8, 1], "relu")
+    with pytest.raises(ValueError, match=r"a TD3 critic has one output, got 2"):
+        native.Td3Engine32([3, 8, 2], [5, 8, 2], "relu")
+    engine = native.Td3Engine32([3, 8, 2], [5, 8, 1], "relu")
+    a, c = np.zeros(engine.actor_params, np.float32), np.zeros(engine.critic_params, np.float32)
+    batch = {"obs": np.zeros((4, 3), np.float32), "actions": np.zeros((4, 2), np.float32),
+             "rewards": np.zeros(4, np.float32), "discounts": np.ones(4, np.float32),
+             "next_obs": np.zeros((4, 3), np.float32), "noise": np.zeros((4, 2), np.float32)}
+    arrays = dict(actor=a, critic=c, target_actor=a.copy(), target_critic=c.copy(), actor_grads=a.copy(),
+                  critic_grads=c.copy(), actor_exp_avg=a.copy(), actor_exp_avg_sq=a.copy(), critic_exp_avg=c.copy(),
+                  critic_exp_avg_sq=c.copy(), actor_step=0, critic_step=0, update_actor=True, actor_lr=1e-3,
+                  critic_lr=1e-3)
+    with pytest.raises(ValueError, match=r"noise holds a non-finite value \(nan\)"):
+        engine.update(**arrays, **{**batch, "noise": np.full((4, 2), np.nan, np.float32)})
+    with pytest.raises(ValueError, match=r"target_critic must hold \d+ values, got 3"):
+        engine.update(**{**arrays, "target_critic": np.zeros(3, np.float32)}, **batch)
+    with pytest.raises(ValueError, match=r"tau must be in \[0, 1\], got 2"):
+        engine.update(**arrays, **batch, tau=2.0)

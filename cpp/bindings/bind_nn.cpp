@@ -22,6 +22,7 @@
 #include "turborl/nn/mlp.hpp"
 #include "turborl/nn/optim.hpp"
 #include "turborl/nn/ppo.hpp"
+#include "turborl/nn/td3.hpp"
 
 namespace nb = nanobind;
 using namespace nb::literals;
@@ -389,6 +390,91 @@ void bind_dqn(nb::module_& m, const char* name) {
           "One gradient step; returns (loss, mean chosen Q) and writes |TD errors| into td_errors.");
 }
 
+template <class T>
+void bind_td3(nb::module_& m, const char* name) {
+  using Engine = nn::Td3Engine<T>;
+  nb::class_<Engine>(m, name)
+      .def(
+          "__init__",
+          [](Engine* self, std::vector<int> actor_sizes, std::vector<int> critic_sizes, const std::string& activation) {
+            new (self) Engine(mlp_spec(std::move(actor_sizes), activation, "tanh", false),
+                              mlp_spec(std::move(critic_sizes), activation, "identity", false));
+          },
+          "actor_sizes"_a, "critic_sizes"_a, "activation"_a)
+      .def_prop_ro("actor_params", &Engine::actor_params)
+      .def_prop_ro("critic_params", &Engine::critic_params)
+      .def(
+          "act",
+          [](Engine& e, In<T> actor, In<T> obs, Out<T> actions) {
+            check_size(actor, std::size_t(e.actor_params()), "actor");
+            const std::size_t n = rows_of(obs, e.obs_dim(), "obs");
+            check_size(actions, n * e.action_dim(), "actions");
+            nb::gil_scoped_release release;
+            e.act(actor.data(), obs.data(), std::ptrdiff_t(n), actions.data());
+          },
+          "actor"_a, "obs"_a, "actions"_a)
+      .def(
+          "update",
+          [](Engine& e, Out<T> actor, Out<T> critic, Out<T> target_actor, Out<T> target_critic, Out<T> actor_grads,
+             Out<T> critic_grads, Out<T> actor_exp_avg, Out<T> actor_exp_avg_sq, Out<T> critic_exp_avg,
+             Out<T> critic_exp_avg_sq, int64_t actor_step, int64_t critic_step, In<T> obs, In<T> actions,
+             In<T> rewards, In<T> discounts, In<T> next_obs, In<T> noise, bool update_actor, double actor_lr,
+             double critic_lr, double policy_noise, double noise_clip, double tau) {
+            const std::size_t a = std::size_t(e.actor_params()), c = std::size_t(e.critic_params());
+            for (auto [array, label] : {std::pair{&actor, "actor"}, std::pair{&target_actor, "target_actor"},
+                                        std::pair{&actor_grads, "actor_grads"}, std::pair{&actor_exp_avg, "actor_exp_avg"},
+                                        std::pair{&actor_exp_avg_sq, "actor_exp_avg_sq"}})
+              check_size(*array, a, label);
+            for (auto [array, label] : {std::pair{&critic, "critic"}, std::pair{&target_critic, "target_critic"},
+                                        std::pair{&critic_grads, "critic_grads"},
+                                        std::pair{&critic_exp_avg, "critic_exp_avg"},
+                                        std::pair{&critic_exp_avg_sq, "critic_exp_avg_sq"}})
+              check_size(*array, c, label);
+            const std::size_t batch = rows_of(obs, e.obs_dim(), "obs");
+            TURBORL_CHECK(rows_of(next_obs, e.obs_dim(), "next_obs") == batch, "next_obs must have ", batch, " rows");
+            for (auto [array, label] : {std::pair{&actions, "actions"}, std::pair{&noise, "noise"}}) {
+              check_size(*array, batch * e.action_dim(), label);
+              check_finite(*array, label);
+            }
+            for (auto [array, label] : {std::pair{&rewards, "rewards"}, std::pair{&discounts, "discounts"}}) {
+              check_size(*array, batch, label);
+              check_finite(*array, label);
+            }
+            TURBORL_CHECK(tau >= 0 && tau <= 1, "tau must be in [0, 1], got ", tau);
+            TURBORL_CHECK(policy_noise >= 0 && noise_clip >= 0, "policy_noise and noise_clip must be >= 0, got ",
+                          policy_noise, " and ", noise_clip);
+            nn::Td3Options o;
+            o.policy_noise = policy_noise;
+            o.noise_clip = noise_clip;
+            o.tau = tau;
+            o.actor_adam.lr = actor_lr;
+            o.critic_adam.lr = critic_lr;
+            nn::check_adam(o.actor_adam);
+            nn::check_adam(o.critic_adam);
+            nn::Td3Stats stats;
+            {
+              nb::gil_scoped_release release;
+              stats = e.update(actor.data(), critic.data(), target_actor.data(), target_critic.data(),
+                               actor_grads.data(), critic_grads.data(), actor_exp_avg.data(), actor_exp_avg_sq.data(),
+                               critic_exp_avg.data(), critic_exp_avg_sq.data(), actor_step, critic_step, obs.data(),
+                               actions.data(), rewards.data(), discounts.data(), next_obs.data(), noise.data(),
+                               std::ptrdiff_t(batch), update_actor, o);
+            }
+            nb::dict out;
+            out["critic_loss"] = stats.critic_loss;
+            out["q1_mean"] = stats.q1_mean;
+            out["actor_loss"] = stats.actor_loss;
+            out["actor_step"] = actor_step;
+            out["critic_step"] = critic_step;
+            return out;
+          },
+          "actor"_a, "critic"_a, "target_actor"_a, "target_critic"_a, "actor_grads"_a, "critic_grads"_a,
+          "actor_exp_avg"_a, "actor_exp_avg_sq"_a, "critic_exp_avg"_a, "critic_exp_avg_sq"_a, "actor_step"_a,
+          "critic_step"_a, "obs"_a, "actions"_a, "rewards"_a, "discounts"_a, "next_obs"_a, "noise"_a,
+          "update_actor"_a, "actor_lr"_a, "critic_lr"_a, "policy_noise"_a = 0.2, "noise_clip"_a = 0.5,
+          "tau"_a = 0.005);
+}
+
 }  // namespace
 
 void bind_nn(nb::module_& m) {
@@ -401,6 +487,8 @@ void bind_nn(nb::module_& m) {
   bind_ppo<double>(nn_module, "PpoEngine64");
   bind_dqn<float>(nn_module, "DqnEngine32");
   bind_dqn<double>(nn_module, "DqnEngine64");
+  bind_td3<float>(nn_module, "Td3Engine32");
+  bind_td3<double>(nn_module, "Td3Engine64");
 }
 
 }  // namespace turborl::bindings

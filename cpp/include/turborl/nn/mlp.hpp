@@ -59,7 +59,7 @@ class Mlp {
       offset = layer.bias_offset + layer.ld_out;
       layer.activation = l + 1 < layers ? spec_.hidden_activation : spec_.output_activation;
       layer.layer_norm = spec_.layer_norm && l + 1 < layers;
-      if (l > 0) layer.weight_rows = AlignedArray<T>(std::size_t(layer.out) * layer.ld_in);
+      layer.weight_rows = AlignedArray<T>(std::size_t(layer.out) * layer.ld_in);
       layers_.push_back(std::move(layer));
     }
     num_params_ = offset;
@@ -73,6 +73,7 @@ class Mlp {
   int out_features() const { return spec_.sizes.back(); }
   std::ptrdiff_t num_params() const { return num_params_; }
   std::ptrdiff_t output_ld() const { return layers_.back().ld_out; }
+  std::ptrdiff_t input_ld() const { return layers_.front().ld_in; }  // of backward's d_input
   const MlpSpec& spec() const { return spec_; }
 
   // Grows the workspaces to hold `batch` rows (allocates only when the batch is a new maximum).
@@ -115,10 +116,12 @@ class Mlp {
     return g;
   }
 
-  // Adds dLoss/dParams to `grads` (flat, the parameters' layout), for the batch last passed to
-  // forward with the same params and x. Reads output_grad(); destroys the stored activations'
-  // gradients.
-  void backward(const T* params, const T* x, std::ptrdiff_t ldx, std::ptrdiff_t batch, T* grads) {
+  // Adds dLoss/dParams to `grads` (flat, the parameters' layout; nullptr: no parameter gradients),
+  // for the batch last passed to forward with the same params and x, and writes dLoss/dx into
+  // d_input [batch, padded(in)] when given (an actor's gradient through a critic). Reads
+  // output_grad(); destroys the stored activations' gradients.
+  void backward(const T* params, const T* x, std::ptrdiff_t ldx, std::ptrdiff_t batch, T* grads,
+                T* d_input = nullptr) {
     for (int l = num_layers() - 1; l >= 0; --l) {
       Layer& layer = layers_[l];
       T* dz = layer.grad.data();
@@ -126,14 +129,19 @@ class Mlp {
       if (layer.layer_norm) normalize_backward(layer, batch);
       const T* input = l > 0 ? layers_[l - 1].post.data() : x;
       const std::ptrdiff_t ld_input = l > 0 ? layers_[l - 1].ld_out : ldx;
-      // dW^T[in, out] += input^T dZ, straight into the gradient buffer (same layout as W^T); the
-      // reduction runs over the batch in row order. dZ's padding columns are zero, so are theirs.
-      gemm<T>(layer.in, layer.ld_out, batch, input, 1, ld_input, dz, layer.ld_out, grads + layer.weight_offset,
-              layer.ld_out, nullptr, true);
-      T* gb = grads + layer.bias_offset;
-      for (std::ptrdiff_t b = 0; b < batch; ++b)
-        for (std::ptrdiff_t o = 0; o < layer.ld_out; ++o) gb[o] += dz[b * layer.ld_out + o];
-      if (l > 0) input_gradient(layer, params + layer.weight_offset, batch, layers_[l - 1]);
+      if (grads != nullptr) {
+        // dW^T[in, out] += input^T dZ, straight into the gradient buffer (same layout as W^T); the
+        // reduction runs over the batch in row order. dZ's padding columns are zero, so are theirs.
+        gemm<T>(layer.in, layer.ld_out, batch, input, 1, ld_input, dz, layer.ld_out, grads + layer.weight_offset,
+                layer.ld_out, nullptr, true);
+        T* gb = grads + layer.bias_offset;
+        for (std::ptrdiff_t b = 0; b < batch; ++b)
+          for (std::ptrdiff_t o = 0; o < layer.ld_out; ++o) gb[o] += dz[b * layer.ld_out + o];
+      }
+      if (l > 0)
+        input_gradient(layer, params + layer.weight_offset, batch, layers_[l - 1].grad.data());
+      else if (d_input != nullptr)
+        input_gradient(layer, params + layer.weight_offset, batch, d_input);
     }
   }
 
@@ -144,28 +152,27 @@ class Mlp {
     std::ptrdiff_t weight_offset = 0, bias_offset = 0;
     Activation activation = Activation::kIdentity;
     bool layer_norm = false;
-    AlignedArray<T> weight_rows;  // W [out, padded(in)], rebuilt by backward
+    AlignedArray<T> weight_rows;  // W [out, padded(in)], rebuilt by backward for input gradients
     AlignedArray<T> post, grad, normalized, inv_std;
   };
 
-  // dInput[batch, in] = dZ W into the previous layer's gradient buffer. Small batches take dot
-  // products with the rows of W^T; larger ones transpose W once and use the matrix kernel.
+  // dInput[batch, ld_in] = dZ W. Small batches take dot products with the rows of W^T; larger
+  // ones transpose W once and use the matrix kernel. Padding columns are written as zeros.
   static constexpr std::ptrdiff_t kDotProductBatch = 4;
-  void input_gradient(Layer& layer, const T* weight_t, std::ptrdiff_t batch, Layer& previous) {
+  void input_gradient(Layer& layer, const T* weight_t, std::ptrdiff_t batch, T* d_input) {
     const T* dz = layer.grad.data();
-    T* d_input = previous.grad.data();
     if (batch <= kDotProductBatch) {
-      for (std::ptrdiff_t b = 0; b < batch; ++b)
+      for (std::ptrdiff_t b = 0; b < batch; ++b) {
+        T* row = d_input + b * layer.ld_in;
         for (int i = 0; i < layer.in; ++i)
-          d_input[b * previous.ld_out + i] = dot_padded(weight_t + std::ptrdiff_t(i) * layer.ld_out, dz + b * layer.ld_out,
-                                                         layer.ld_out);
-      for (std::ptrdiff_t b = 0; b < batch; ++b)
-        std::fill(d_input + b * previous.ld_out + layer.in, d_input + (b + 1) * previous.ld_out, T(0));
+          row[i] = dot_padded(weight_t + std::ptrdiff_t(i) * layer.ld_out, dz + b * layer.ld_out, layer.ld_out);
+        std::fill(row + layer.in, row + layer.ld_in, T(0));
+      }
       return;
     }
     transpose_weight(layer, weight_t);
-    gemm<T>(batch, previous.ld_out, layer.out, dz, layer.ld_out, 1, layer.weight_rows.data(), layer.ld_in, d_input,
-            previous.ld_out, nullptr, false);
+    gemm<T>(batch, layer.ld_in, layer.out, dz, layer.ld_out, 1, layer.weight_rows.data(), layer.ld_in, d_input,
+            layer.ld_in, nullptr, false);
   }
 
   // W [out, ld_in] from W^T [in, ld_out], in tiles that stay in L1 on both sides.
