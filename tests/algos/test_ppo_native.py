@@ -132,3 +132,24 @@ def test_native_run_is_independent_of_torch_threads():
     runs = [PPO(PPOConfig(**dict(SMALL, total_timesteps=1024, eval_interval=1024), torch_threads=threads,
                           backend="native")).learn() for threads in (1, 2)]
     assert torch.equal(parameters(runs[0]), parameters(runs[1]))
+
+
+@pytest.mark.parametrize("first, second", [("native", "torch"), ("torch", "native")])
+def test_a_checkpoint_resumes_under_the_other_backend(tmp_path, first, second):
+    from turborl.algos import Algorithm
+
+    config = PPOConfig(**dict(SMALL, total_timesteps=1024, eval_interval=512), backend=first)
+    stopped = PPO(config, tmp_path).learn(stop_at=512)
+    resumed = Algorithm.resume(tmp_path, backend=second)
+    assert resumed.backend == second and resumed.global_step == stopped.global_step
+    assert torch.equal(parameters(resumed), parameters(stopped))
+    first_parameter = next(iter(resumed.agent.parameters()))
+    if second == "torch":
+        assert int(resumed.optimizer.state[first_parameter]["step"]) == stopped.optimizer.step
+        moments = stopped.optimizer.state_dict()["state"]
+        for index, p in enumerate(resumed.agent.parameters()):
+            assert torch.equal(resumed.optimizer.state[p]["exp_avg_sq"], moments[index]["exp_avg_sq"])
+    else:
+        assert resumed.optimizer.step == int(stopped.optimizer.state[next(iter(stopped.agent.parameters()))]["step"])
+    resumed.learn()
+    assert resumed.global_step == 1024 and np.isfinite(parameters(resumed).numpy()).all()
