@@ -12,9 +12,9 @@ Per-update latency on the sizes the training issues use, all in one run, with th
   the engine's critics see obs + action, 150 inputs, where L2F's asymmetric critic sees 28 + 4)
   and Pendulum sizes (256-256), batch 256: the critic-only update and the update with the delayed
   actor step and target updates. native = Td3Engine.update.
-- a regression step at batch 1 (a streaming update's network, 4-128-128-2, without ObGD's
-  traces): native = the MLP's regression_gradient + adam_step called from Python. The fused SAC
-  and stream-x updates are not built yet.
+- a streaming update: Stream TD(lambda) on one transition (two forward passes, backward, ObGD's
+  traces, bound and step; LayerNorm + LeakyReLU, 4-128-128-1): native = StreamTdEngine.step,
+  torch = the authors' ObGD in torch. The fused SAC update is not built yet.
 - single act: one CartPole observation to an action (native PpoEngine.act vs torch actor forward
   and sampling).
 Then the matrix kernel against OpenBLAS's sgemm (bench/native/bench_gemm.cpp, scipy-openblas32),
@@ -274,6 +274,43 @@ def network_step_row(label: str, sizes: list[int], batch: int, twin: bool, compi
     return (label, fast, eager, compiled)
 
 
+# ---- a streaming update: Stream TD(lambda) with ObGD on one transition --------------------------
+
+def stream_row():
+    torch.manual_seed(0)
+    layers = []
+    for width_in, width_out in ((4, 128), (128, 128)):
+        layers += [nn.Linear(width_in, width_out), nn.LayerNorm(width_out, elementwise_affine=False), nn.LeakyReLU()]
+    net = nn.Sequential(*layers, nn.Linear(128, 1))
+    params = list(net.parameters())
+    traces = [torch.zeros_like(p) for p in params]
+    obs, next_obs = torch.randn(4), torch.randn(4)
+
+    def torch_step():  # as the authors' ObGD: traces, the bound over all parameters, the update
+        with torch.no_grad():
+            delta = 1.0 + 0.99 * net(next_obs).item() - net(obs).item()
+        for p in params:
+            p.grad = None
+        net(obs).sum().backward()
+        with torch.no_grad():
+            total = 0.0
+            for e, p in zip(traces, params):
+                e.mul_(0.99 * 0.8).add_(p.grad)
+                total += e.abs().sum().item()
+            step = 1.0 / max(2.0 * max(abs(delta), 1.0) * total, 1.0)
+            for e, p in zip(traces, params):
+                p.add_(e, alpha=step * delta)
+
+    eager = per_call_seconds(torch_step)
+    engine = native.StreamTdEngine32([4, 128, 128, 1], "leaky_relu", True)
+    flat = engine_parameters(net)
+    flat_traces = np.zeros_like(flat)
+    o, o2 = obs.numpy(), next_obs.numpy()
+    fast = per_call_seconds(lambda: engine.step(flat, flat_traces, None, 1, o, 1.0, o2, False, False))
+    return ("Stream TD(lambda) step, ObGD, 4-128-128-1 with LayerNorm + LeakyReLU, one transition", fast, eager,
+            float("nan"))
+
+
 # ---- single act ------------------------------------------------------------------------------------
 
 def act_row():
@@ -321,8 +358,7 @@ def main() -> None:
     rows.append(dqn_row(256, compile_torch))
     rows += td3_rows(146, 4, (64, 64), 256, "L2F sizes (actor 146-64-64-4, critics 150-64-64-1)", compile_torch)
     rows += td3_rows(3, 1, (256, 256), 256, "Pendulum sizes (256-256)", compile_torch)
-    rows.append(network_step_row("regression step, batch 1, 4-128-128-2 (a streaming update's network, no ObGD)",
-                                 [4, 128, 128, 2], 1, False, compile_torch))
+    rows.append(stream_row())
     rows.append(act_row())
     print(f"\n{platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}, one thread\n")
     print("| work | native | torch eager | torch.compile | eager ÷ native | compile ÷ native |")

@@ -640,3 +640,25 @@ def test_native_td3_engine_rejects_bad_input():
         engine.update(**{**arrays, "target_critic": np.zeros(3, np.float32)}, **batch)
     with pytest.raises(ValueError, match=r"tau must be in \[0, 1\], got 2"):
         engine.update(**arrays, **batch, tau=2.0)
+
+
+def test_native_obgd_and_stream_td_reject_bad_input():
+    from turborl._core import nn as native
+
+    x = np.zeros(5)
+    with pytest.raises(ValueError, match=r"adaptive ObGD needs second_moment"):
+        native.obgd_step(x, x, x.copy(), None, 1, 0.5, False, adaptive=True)
+    with pytest.raises(ValueError, match=r"learning_rate must be > 0, got -1"):
+        native.obgd_step(x, x, x.copy(), None, 1, 0.5, False, lr=-1.0)
+    with pytest.raises(ValueError, match=r"delta must be finite, got nan"):
+        native.obgd_step(x, x, x.copy(), None, 1, float("nan"), False)
+    with pytest.raises(ValueError, match=r"kappa must be > 0, got 0"):
+        native.obgd_step(x, x, x.copy(), None, 1, 0.5, False, kappa=0.0)
+    engine = native.StreamTdEngine64([3, 8, 1])
+    params, traces = np.zeros(engine.num_params), np.zeros(engine.num_params)
+    with pytest.raises(ValueError, match=r"next_obs must hold 3 values, got 2"):
+        engine.step(params, traces, None, 1, np.zeros(3), 0.0, np.zeros(2), False, False)
+    with pytest.raises(ValueError, match=r"reward must be finite, got inf"):
+        engine.step(params, traces, None, 1, np.zeros(3), float("inf"), np.zeros(3), False, False)
+    with pytest.raises(ValueError, match=r"a value network has one output, got 2"):
+        native.StreamTdEngine64([3, 8, 2])

@@ -22,6 +22,7 @@
 #include "turborl/nn/mlp.hpp"
 #include "turborl/nn/optim.hpp"
 #include "turborl/nn/ppo.hpp"
+#include "turborl/nn/stream.hpp"
 #include "turborl/nn/td3.hpp"
 
 namespace nb = nanobind;
@@ -475,6 +476,70 @@ void bind_td3(nb::module_& m, const char* name) {
           "tau"_a = 0.005);
 }
 
+nn::ObgdOptions obgd_options(double lr, double gamma_lambda, double kappa, bool adaptive, double beta2, double eps) {
+  nn::ObgdOptions o{lr, gamma_lambda, kappa, adaptive, beta2, eps};
+  nn::check_obgd(o);
+  return o;
+}
+
+template <class T>
+void bind_stream(nb::module_& m, const char* name) {
+  m.def(
+      "obgd_step",
+      [](Out<T> params, In<T> grads, Out<T> traces, std::optional<Out<T>> second_moment, int64_t step, double delta,
+         bool reset, double lr, double gamma_lambda, double kappa, bool adaptive, double beta2, double eps) {
+        const std::size_t n = params.size();
+        check_size(grads, n, "grads");
+        check_size(traces, n, "traces");
+        TURBORL_CHECK(std::isfinite(delta), "delta must be finite, got ", delta);
+        TURBORL_CHECK(!adaptive || second_moment, "adaptive ObGD needs second_moment");
+        if (second_moment) check_size(*second_moment, n, "second_moment");
+        TURBORL_CHECK(step >= 1, "step must be >= 1, got ", step);
+        const nn::ObgdOptions o = obgd_options(lr, gamma_lambda, kappa, adaptive, beta2, eps);
+        nb::gil_scoped_release release;
+        return nn::obgd_step(params.data(), grads.data(), traces.data(), second_moment ? second_moment->data() : nullptr,
+                             step, std::ptrdiff_t(n), delta, reset, o);
+      },
+      "params"_a, "grads"_a, "traces"_a, "second_moment"_a.none(), "step"_a, "delta"_a, "reset"_a, "lr"_a = 1.0,
+      "gamma_lambda"_a = 0.99 * 0.8, "kappa"_a = 2.0, "adaptive"_a = false, "beta2"_a = 0.999, "eps"_a = 1e-8,
+      "One ObGD step (Elsayed et al., 2024); returns the step size used.");
+
+  using Engine = nn::StreamTdEngine<T>;
+  nb::class_<Engine>(m, name)
+      .def(
+          "__init__",
+          [](Engine* self, std::vector<int> sizes, const std::string& activation, bool layer_norm) {
+            new (self) Engine(mlp_spec(std::move(sizes), activation, "identity", layer_norm));
+          },
+          "sizes"_a, "activation"_a = "leaky_relu", "layer_norm"_a = true)
+      .def_prop_ro("num_params", &Engine::num_params)
+      .def(
+          "step",
+          [](Engine& e, Out<T> params, Out<T> traces, std::optional<Out<T>> second_moment, int64_t step, In<T> obs,
+             double reward, In<T> next_obs, bool terminated, bool episode_end, double gamma, double lr,
+             double lamda, double kappa, bool adaptive) {
+            const std::size_t p = std::size_t(e.num_params());
+            check_size(params, p, "params");
+            check_size(traces, p, "traces");
+            TURBORL_CHECK(!adaptive || second_moment, "adaptive ObGD needs second_moment");
+            if (second_moment) check_size(*second_moment, p, "second_moment");
+            check_size(obs, std::size_t(e.obs_dim()), "obs");
+            check_size(next_obs, std::size_t(e.obs_dim()), "next_obs");
+            check_finite(obs, "obs");
+            check_finite(next_obs, "next_obs");
+            TURBORL_CHECK(std::isfinite(reward), "reward must be finite, got ", reward);
+            TURBORL_CHECK(gamma >= 0 && gamma <= 1, "gamma must be in [0, 1], got ", gamma);
+            TURBORL_CHECK(step >= 1, "step must be >= 1, got ", step);
+            const nn::ObgdOptions o = obgd_options(lr, gamma * lamda, kappa, adaptive, 0.999, 1e-8);
+            nb::gil_scoped_release release;
+            return e.step(params.data(), traces.data(), second_moment ? second_moment->data() : nullptr, step,
+                          obs.data(), reward, next_obs.data(), terminated, episode_end, gamma, o);
+          },
+          "params"_a, "traces"_a, "second_moment"_a.none(), "step"_a, "obs"_a, "reward"_a, "next_obs"_a,
+          "terminated"_a, "episode_end"_a, "gamma"_a = 0.99, "lr"_a = 1.0, "lamda"_a = 0.8, "kappa"_a = 2.0,
+          "adaptive"_a = false, "Stream TD(lambda) on one transition; returns the TD error.");
+}
+
 }  // namespace
 
 void bind_nn(nb::module_& m) {
@@ -489,6 +554,8 @@ void bind_nn(nb::module_& m) {
   bind_dqn<double>(nn_module, "DqnEngine64");
   bind_td3<float>(nn_module, "Td3Engine32");
   bind_td3<double>(nn_module, "Td3Engine64");
+  bind_stream<float>(nn_module, "StreamTdEngine32");
+  bind_stream<double>(nn_module, "StreamTdEngine64");
 }
 
 }  // namespace turborl::bindings

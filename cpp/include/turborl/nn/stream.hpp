@@ -1,0 +1,120 @@
+#pragma once
+// Streaming deep RL on the native engine ("Streaming Deep Reinforcement Learning Finally Works",
+// Elsayed, Vasan & Mahmood, 2024; code mohmdelsayed/streaming-drl): the ObGD optimiser with
+// eligibility traces, and a fused Stream TD(lambda) step for batch size one.
+//
+// ObGD, with g the gradient of the prediction (the authors' code backpropagates the negated
+// prediction and subtracts; the update is the same):
+//   e <- gamma * lambda * e + g
+//   delta_bar = max(|delta|, 1);  M = lr * kappa * delta_bar * ||e||_1 (over all parameters)
+//   theta <- theta + (lr / max(M, 1)) * delta * e;  e <- 0 after the update at an episode's end.
+// AdaptiveObGD normalises the trace by a second-moment estimate first:
+//   v <- beta2 * v + (1 - beta2) * (delta * e)^2;  e_hat = e / (sqrt(v / (1 - beta2^t)) + eps)
+// and uses e_hat in place of e in M and in the update.
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+
+#include "turborl/core/aligned_array.hpp"
+#include "turborl/core/check.hpp"
+#include "turborl/nn/mlp.hpp"
+
+namespace turborl::nn {
+
+struct ObgdOptions {
+  double lr = 1.0;
+  double gamma_lambda = 0.99 * 0.8;
+  double kappa = 2.0;
+  bool adaptive = false;
+  double beta2 = 0.999;
+  double eps = 1e-8;
+};
+
+inline void check_obgd(const ObgdOptions& o) {
+  TURBORL_CHECK(o.lr > 0 && std::isfinite(o.lr), "learning_rate must be > 0, got ", o.lr);
+  TURBORL_CHECK(o.gamma_lambda >= 0 && o.gamma_lambda <= 1, "gamma * lambda must be in [0, 1], got ",
+                o.gamma_lambda);
+  TURBORL_CHECK(o.kappa > 0, "kappa must be > 0, got ", o.kappa);
+  TURBORL_CHECK(o.beta2 >= 0 && o.beta2 < 1, "beta2 must be in [0, 1), got ", o.beta2);
+}
+
+// One ObGD step over n parameters; `step` (from 1) counts AdaptiveObGD's bias correction and
+// `second_moment` is only read when adaptive. Returns the step size used, lr / max(M, 1).
+// sum |x[i]| in 64 fixed lanes (vectorises; fixed order, so deterministic), combined in double.
+template <class T>
+double l1_norm(const T* x, std::ptrdiff_t n) {
+  constexpr int kLanes = 64;
+  T lanes[kLanes] = {};
+  std::ptrdiff_t i = 0;
+  for (; i + kLanes <= n; i += kLanes)
+    for (int j = 0; j < kLanes; ++j) lanes[j] += std::abs(x[i + j]);
+  double sum = 0;
+  for (int j = 0; j < kLanes; ++j) sum += double(lanes[j]);
+  for (; i < n; ++i) sum += std::abs(double(x[i]));
+  return sum;
+}
+
+template <class T>
+double obgd_step(T* params, const T* grads, T* traces, T* second_moment, int64_t step, std::ptrdiff_t n,
+                 double delta, bool reset, const ObgdOptions& o) {
+  const T gl = T(o.gamma_lambda);
+  for (std::ptrdiff_t i = 0; i < n; ++i) traces[i] = gl * traces[i] + grads[i];
+  const T d = T(delta);
+  double trace_norm = 0;
+  if (o.adaptive) {
+    const T beta2 = T(o.beta2), eps = T(o.eps);
+    const T bias_correction = T(1.0 - std::pow(o.beta2, double(step)));
+    for (std::ptrdiff_t i = 0; i < n; ++i) {
+      const T de = d * traces[i];
+      second_moment[i] = beta2 * second_moment[i] + (T(1) - beta2) * de * de;
+      trace_norm += std::abs(double(traces[i] / (std::sqrt(second_moment[i] / bias_correction) + eps)));
+    }
+  } else {
+    trace_norm = l1_norm(traces, n);
+  }
+  const double bound = o.lr * o.kappa * std::max(std::abs(delta), 1.0) * trace_norm;
+  const double step_size = o.lr / std::max(bound, 1.0);
+  const T scaled = T(step_size) * d;
+  if (o.adaptive) {
+    const T eps = T(o.eps), bias_correction = T(1.0 - std::pow(o.beta2, double(step)));
+    for (std::ptrdiff_t i = 0; i < n; ++i)
+      params[i] += scaled * traces[i] / (std::sqrt(second_moment[i] / bias_correction) + eps);
+  } else {
+    for (std::ptrdiff_t i = 0; i < n; ++i) params[i] += scaled * traces[i];
+  }
+  if (reset) std::fill(traces, traces + n, T(0));
+  return step_size;
+}
+
+// Stream TD(lambda) for one transition: delta = r + gamma * V(s') * (1 - terminated) - V(s), the
+// gradient of V(s), then ObGD; traces reset when the episode ended (terminated or truncated).
+template <class T>
+class StreamTdEngine {
+ public:
+  explicit StreamTdEngine(MlpSpec spec) : value_(std::move(spec)), grads_(std::size_t(value_.num_params())) {
+    TURBORL_CHECK(value_.out_features() == 1, "a value network has one output, got ", value_.out_features());
+  }
+
+  std::ptrdiff_t num_params() const { return value_.num_params(); }
+  int obs_dim() const { return value_.in_features(); }
+
+  // Returns the TD error.
+  double step(T* params, T* traces, T* second_moment, int64_t step, const T* obs, double reward, const T* next_obs,
+              bool terminated, bool episode_end, double gamma, const ObgdOptions& o) {
+    const double next_value = terminated ? 0.0 : double(value_.forward(params, next_obs, obs_dim(), 1)[0]);
+    const double value = double(value_.forward(params, obs, obs_dim(), 1)[0]);
+    const double delta = reward + gamma * next_value - value;
+    value_.output_grad(1)[0] = T(1);
+    std::fill(grads_.data(), grads_.data() + num_params(), T(0));
+    value_.backward(params, obs, obs_dim(), 1, grads_.data());
+    obgd_step(params, grads_.data(), traces, second_moment, step, num_params(), delta, episode_end, o);
+    return delta;
+  }
+
+ private:
+  Mlp<T> value_;
+  AlignedArray<T> grads_;
+};
+
+}  // namespace turborl::nn
