@@ -1,6 +1,7 @@
 """Training: turborl side by side with Stable-Baselines3, same hyper-parameters, in one run.
 
-    python bench/bench_train.py [--rows ppo-cartpole,dqn-cartpole] [--seeds 5]
+    python bench/bench_train.py [--rows ppo-cartpole,dqn-cartpole,ppo-acrobot] [--seeds 5]
+    python bench/bench_train.py --hl-gauss [--hl-seeds 10]   # turborl's DQN: HL-Gauss vs MSE
 
 Each row uses rl-baselines3-zoo's tuned hyper-parameters for both libraries. Every training
 run is a fresh subprocess, one after another, on one torch thread; both sides evaluate every
@@ -8,7 +9,15 @@ run is a fresh subprocess, one after another, on one torch thread; both sides ev
 which is Gymnasium's bit for bit) and both wall-clocks include that evaluation. Reported per
 library: the final evaluation return as IQM over seeds with a 95% stratified-bootstrap interval
 (turborl.eval), the median wall-clock until an evaluation first reached the threshold, and the
-median total wall-clock; the last column is SB3's median divided by turborl's.
+median total wall-clock; the last column is SB3's median divided by turborl's. Where the zoo
+says ``normalize`` (Acrobot) SB3 trains in VecNormalize and evaluates through its frozen
+observation statistics; turborl uses ``--normalize-obs --normalize-reward``. The Acrobot row runs
+200k steps (the zoo trains 1M) so that the bench stays short.
+
+``--hl-gauss`` runs turborl alone: DQN on CartPole-v1 (the row's hyper-parameters, 50k steps)
+with the Q-values learned by HL-Gauss classification (values in [0, 100]; "Stop Regressing",
+Farebrother et al., 2024) against a squared error, ``--hl-seeds`` seeds each; it reports the
+final return's IQM with intervals and the probability that HL-Gauss beats MSE.
 """
 
 from __future__ import annotations
@@ -43,6 +52,9 @@ ROWS = {
                      dict(learning_rate=2.3e-3, batch_size=64, buffer_size=100_000, learning_starts=1000, gamma=0.99,
                           target_update_interval=10, train_freq=256, gradient_steps=128, exploration_fraction=0.16,
                           exploration_final_eps=0.04, net_arch=[256, 256])),
+    "ppo-acrobot": ("ppo", "Acrobot-v1", 200_000, -100.0,
+                    dict(n_envs=16, n_steps=256, batch_size=64, gae_lambda=0.94, gamma=0.99, n_epochs=4, ent_coef=0.0,
+                         learning_rate=3e-4, normalize=True)),
 }
 EVAL_INTERVAL, EVAL_EPISODES, EVAL_SEED_OFFSET = 10_000, 10, 1_000_000
 
@@ -51,8 +63,11 @@ def turborl_command(row: str, seed: int, out: Path) -> list[str]:
     algorithm, env, steps, _, zoo = ROWS[row]
     names = PPO_FLAGS if algorithm == "ppo" else DQN_FLAGS
     flags = [f"--{names[key].replace('_', '-')}={value}" for key, value in zoo.items() if key in names]
-    if algorithm == "ppo" and zoo.get("linear_schedules"):
-        flags += ["--anneal-lr=true", "--anneal-clip=true"]  # lin_ learning rate and clip range
+    if algorithm == "ppo":  # lin_ learning rate and clip range, or SB3's constants
+        schedules = "true" if zoo.get("linear_schedules") else "false"
+        flags += [f"--anneal-lr={schedules}", f"--anneal-clip={schedules}"]
+        if zoo.get("normalize"):
+            flags += ["--normalize-obs=true", "--normalize-reward=true"]
     if algorithm == "dqn":
         flags += [f"--hidden-sizes={','.join(map(str, zoo['net_arch']))}", "--double-q=false"]  # SB3's DQN
     return [sys.executable, "-m", "turborl", "train", algorithm, "--env", env, "--total-timesteps", str(steps),
@@ -67,6 +82,7 @@ torch.set_num_threads(1)
 from stable_baselines3 import DQN, PPO
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.env_util import make_vec_env
+from stable_baselines3.common.vec_env import VecNormalize
 from turborl.eval import evaluate
 algorithm, env_id, steps, seed, zoo, eval_interval, episodes, eval_seed = json.loads(sys.argv[1])
 start = time.perf_counter()
@@ -82,7 +98,9 @@ class Evaluate(BaseCallback):
             self._evaluate()
         return True
     def _evaluate(self):
-        policy = lambda obs: self.model.predict(obs, deterministic=True)[0]
+        normalizer = self.model.get_vec_normalize_env()  # frozen: normalize_obs does not update it
+        prepare = normalizer.normalize_obs if normalizer is not None else (lambda obs: obs)
+        policy = lambda obs: self.model.predict(prepare(obs), deterministic=True)[0]
         score = float(evaluate(policy, env_id, episodes, seeds=(eval_seed,)).mean())
         scores.append((self.num_timesteps, score, time.perf_counter() - start))
 
@@ -93,6 +111,8 @@ if algorithm == "ppo":
         zoo["learning_rate"] = lambda remaining: remaining * lr
         zoo["clip_range"] = lambda remaining: remaining * clip
     env = make_vec_env(env_id, n_envs=zoo.pop("n_envs"), seed=seed)
+    if zoo.pop("normalize", False):
+        env = VecNormalize(env, gamma=zoo["gamma"])
     model = PPO("MlpPolicy", env, seed=seed, device="cpu", **zoo)
 else:
     zoo["policy_kwargs"] = dict(net_arch=zoo.pop("net_arch"))
@@ -130,12 +150,49 @@ def time_to(threshold: float, scores: list) -> float:
     return reached[0] if reached else float("nan")
 
 
+def hl_gauss_comparison(seeds: int, work: Path) -> None:
+    """turborl's DQN on CartPole-v1: HL-Gauss classification against a squared error."""
+    variants = {"HL-Gauss": ["--loss=hl_gauss", "--v-min=0", "--v-max=100"], "MSE": ["--loss=mse"]}
+    results: dict[str, list[dict]] = {name: [] for name in variants}
+    for seed in range(seeds):
+        for name, flags in variants.items():
+            out = work / f"hl-{name}-{seed}"
+            command = turborl_command("dqn-cartpole", seed, out) + flags
+            start = time.perf_counter()
+            subprocess.run(command, check=True, capture_output=True, text=True)
+            seconds = time.perf_counter() - start
+            with open(out / "scores.csv") as handle:
+                scores = [(int(r["step"]), float(r["score"]), float(r["seconds"])) for r in csv.DictReader(handle)]
+            results[name].append({"scores": scores, "seconds": seconds})
+            print(f"  dqn-cartpole {name} seed {seed}: final {scores[-1][1]:.1f}, {seconds:.1f} s", flush=True)
+    finals = {name: np.array([[r["scores"][-1][1]] for r in runs]) for name, runs in results.items()}
+    points, intervals = get_interval_estimates(finals, metrics.aggregate_iqm, reps=2000, random_state=0)
+    improvement, improvement_ci = get_interval_estimates(
+        {"HL-Gauss vs MSE": (finals["HL-Gauss"], finals["MSE"])}, metrics.probability_of_improvement, reps=2000,
+        random_state=0)
+    print(f"\nturborl DQN CartPole-v1 50k, {seeds} seeds, zoo hyper-parameters, SB3's DQN (no double Q)\n")
+    print("| loss | final return, IQM [95% CI] | reached 475 | wall-clock (median) |")
+    print("|---|---|---|---|")
+    for name, runs in results.items():
+        low, high = intervals[name][:, 0]
+        reached = sum(time_to(475.0, r["scores"]) == time_to(475.0, r["scores"]) for r in runs)
+        print(f"| {name} | {points[name]:.1f} [{low:.1f}, {high:.1f}] | {reached}/{len(runs)} | "
+              f"{np.median([r['seconds'] for r in runs]):.1f} s |")
+    low, high = improvement_ci["HL-Gauss vs MSE"][:, 0]
+    print(f"\nP(HL-Gauss > MSE) = {improvement['HL-Gauss vs MSE']:.2f} [{low:.2f}, {high:.2f}]")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", default=",".join(ROWS))
     parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--hl-gauss", action="store_true", help="only the HL-Gauss vs MSE comparison")
+    parser.add_argument("--hl-seeds", type=int, default=10)
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench_train_"))
+    if args.hl_gauss:
+        hl_gauss_comparison(args.hl_seeds, work)
+        return
     results: dict[tuple[str, str], list[dict]] = {}
     for row in args.rows.split(","):
         for seed in range(args.seeds):
