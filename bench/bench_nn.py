@@ -14,7 +14,9 @@ Per-update latency on the sizes the training issues use, all in one run, with th
   actor step and target updates. native = Td3Engine.update.
 - a streaming update: Stream TD(lambda) on one transition (two forward passes, backward, ObGD's
   traces, bound and step; LayerNorm + LeakyReLU, 4-128-128-1): native = StreamTdEngine.step,
-  torch = the authors' ObGD in torch. The fused SAC update is not built yet.
+  torch = the authors' ObGD in torch.
+- SAC gradient step at Pendulum sizes (256-256, batch 256) in SB3's order: native =
+  SacEngine.update, torch = SB3's step written out (the same noise).
 - single act: one CartPole observation to an action (native PpoEngine.act vs torch actor forward
   and sampling).
 Then the matrix kernel against OpenBLAS's sgemm (bench/native/bench_gemm.cpp, scipy-openblas32),
@@ -274,6 +276,87 @@ def network_step_row(label: str, sizes: list[int], batch: int, twin: bool, compi
     return (label, fast, eager, compiled)
 
 
+# ---- SAC gradient step (SB3's order: temperature, critics, actor, targets) ------------------------
+
+def sac_row(obs_dim: int, action_dim: int, hidden: tuple[int, ...], batch: int, compile_torch: bool):
+    torch.manual_seed(0)
+    actor = MLP(obs_dim, 2 * action_dim, hidden, "relu", orthogonal=False)
+    critics = [MLP(obs_dim + action_dim, 1, hidden, "relu", orthogonal=False) for _ in range(2)]
+    targets = [copy.deepcopy(c) for c in critics]
+    log_alpha = torch.zeros(1, requires_grad=True)
+    actor_optimizer = torch.optim.Adam(actor.parameters(), lr=3e-4)
+    critic_optimizer = torch.optim.Adam([p for c in critics for p in c.parameters()], lr=3e-4)
+    alpha_optimizer = torch.optim.Adam([log_alpha], lr=3e-4)
+    rng = np.random.default_rng(0)
+    arrays = dict(obs=rng.normal(size=(batch, obs_dim)), actions=rng.uniform(-1, 1, (batch, action_dim)),
+                  rewards=rng.normal(size=batch), discounts=np.full(batch, 0.99), next_obs=rng.normal(size=(batch, obs_dim)),
+                  eps=rng.normal(size=(batch, action_dim)), eps_next=rng.normal(size=(batch, action_dim)))
+    arrays = {key: value.astype(np.float32) for key, value in arrays.items()}
+    t = {key: torch.from_numpy(value) for key, value in arrays.items()}
+
+    def sample(obs, eps):
+        out = actor(obs)
+        mean, log_std = out[:, :action_dim], out[:, action_dim:].clamp(-20, 2)
+        x = mean + log_std.exp() * eps
+        y = torch.tanh(x)
+        log_prob = (-0.5 * eps ** 2 - log_std - 0.9189385332).sum(-1) - torch.log(1 - y ** 2 + 1e-6).sum(-1)
+        return y, log_prob
+
+    def losses(obs, actions, rewards, discounts, next_obs, eps, eps_next):
+        actions_pi, log_prob = sample(obs, eps)
+        alpha = log_alpha.detach().exp()
+        alpha_loss = -(log_alpha * (log_prob - action_dim).detach()).mean()
+        with torch.no_grad():
+            next_actions, next_log_prob = sample(next_obs, eps_next)
+            next_input = torch.cat([next_obs, next_actions], 1)
+            next_q = torch.min(targets[0](next_input), targets[1](next_input)).view(-1) - alpha * next_log_prob
+            y = rewards + discounts * next_q
+        q_input = torch.cat([obs, actions], 1)
+        critic_loss = 0.5 * sum(((q(q_input).view(-1) - y) ** 2).mean() for q in critics)
+        return actions_pi, log_prob, alpha, alpha_loss, critic_loss
+
+    def actor_loss_fn(obs, actions_pi, log_prob, alpha):
+        pi_input = torch.cat([obs, actions_pi], 1)
+        return (alpha * log_prob - torch.min(critics[0](pi_input), critics[1](pi_input)).view(-1)).mean()
+
+    def step(losses_fn, actor_fn):
+        def run():
+            actions_pi, log_prob, alpha, alpha_loss, critic_loss = losses_fn(
+                t["obs"], t["actions"], t["rewards"], t["discounts"], t["next_obs"], t["eps"], t["eps_next"])
+            alpha_optimizer.zero_grad(set_to_none=True)
+            alpha_loss.backward()
+            alpha_optimizer.step()
+            critic_optimizer.zero_grad(set_to_none=True)
+            critic_loss.backward()
+            critic_optimizer.step()
+            actor_loss = actor_fn(t["obs"], actions_pi, log_prob, alpha)
+            actor_optimizer.zero_grad(set_to_none=True)
+            actor_loss.backward()
+            actor_optimizer.step()
+            with torch.no_grad():
+                for q, target in zip(critics, targets):
+                    torch._foreach_lerp_(list(target.parameters()), list(q.parameters()), 0.005)
+        return run
+
+    eager = per_call_seconds(step(losses, actor_loss_fn))
+    compiled = (per_call_seconds(step(torch.compile(losses), torch.compile(actor_loss_fn))) if compile_torch
+                else float("nan"))
+    engine = native.SacEngine32([obs_dim, *hidden, 2 * action_dim], [obs_dim + action_dim, *hidden, 1], "relu")
+    flat = {"actor": engine_parameters(actor), "critic": engine_parameters(*critics),
+            "target_critic": engine_parameters(*critics), "log_alpha": np.zeros(1, np.float32),
+            "alpha_exp_avg": np.zeros(1, np.float32), "alpha_exp_avg_sq": np.zeros(1, np.float32)}
+    flat.update({name: np.zeros_like(flat["actor"]) for name in ("actor_grads", "actor_exp_avg", "actor_exp_avg_sq")})
+    flat.update({name: np.zeros_like(flat["critic"]) for name in ("critic_grads", "critic_exp_avg",
+                                                                  "critic_exp_avg_sq")})
+    state = {"step": 0}
+
+    def native_step():
+        state["step"] = engine.update(**flat, step=state["step"], **arrays)["step"]
+
+    label = f"SAC gradient step (temperature, twin critics, actor, targets), {obs_dim}-{'-'.join(map(str, hidden))}"
+    return (f"{label}, batch {batch}", per_call_seconds(native_step), eager, compiled)
+
+
 # ---- a streaming update: Stream TD(lambda) with ObGD on one transition --------------------------
 
 def stream_row():
@@ -358,6 +441,7 @@ def main() -> None:
     rows.append(dqn_row(256, compile_torch))
     rows += td3_rows(146, 4, (64, 64), 256, "L2F sizes (actor 146-64-64-4, critics 150-64-64-1)", compile_torch)
     rows += td3_rows(3, 1, (256, 256), 256, "Pendulum sizes (256-256)", compile_torch)
+    rows.append(sac_row(3, 1, (256, 256), 256, compile_torch))
     rows.append(stream_row())
     rows.append(act_row())
     print(f"\n{platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}, one thread\n")

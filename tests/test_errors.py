@@ -662,3 +662,18 @@ def test_native_obgd_and_stream_td_reject_bad_input():
         engine.step(params, traces, None, 1, np.zeros(3), float("inf"), np.zeros(3), False, False)
     with pytest.raises(ValueError, match=r"a value network has one output, got 2"):
         native.StreamTdEngine64([3, 8, 2])
+
+
+def test_native_sac_engine_rejects_bad_input():
+    from turborl._core import nn as native
+
+    with pytest.raises(ValueError, match=r"outputs \[mean, log_std\]: an even count, got 3"):
+        native.SacEngine32([3, 8, 3], [5, 8, 1])
+    with pytest.raises(ValueError, match=r"the critic takes obs \+ action = 4 inputs, got 5"):
+        native.SacEngine32([3, 8, 2], [5, 8, 1])
+    engine = native.SacEngine32([3, 8, 4], [5, 8, 1])
+    with pytest.raises(ValueError, match=r"eps must hold 8 values, got 6"):
+        engine.act(np.zeros(engine.actor_params, np.float32), np.zeros((4, 3), np.float32),
+                   np.zeros((3, 2), np.float32), np.zeros((4, 2), np.float32))
+    with pytest.raises(ValueError, match=r"actor must hold \d+ values, got 1"):
+        engine.act(np.zeros(1, np.float32), np.zeros((4, 3), np.float32), None, np.zeros((4, 2), np.float32))

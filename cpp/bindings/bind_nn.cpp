@@ -22,6 +22,7 @@
 #include "turborl/nn/mlp.hpp"
 #include "turborl/nn/optim.hpp"
 #include "turborl/nn/ppo.hpp"
+#include "turborl/nn/sac.hpp"
 #include "turborl/nn/stream.hpp"
 #include "turborl/nn/td3.hpp"
 
@@ -476,6 +477,101 @@ void bind_td3(nb::module_& m, const char* name) {
           "tau"_a = 0.005);
 }
 
+template <class T>
+void bind_sac(nb::module_& m, const char* name) {
+  using Engine = nn::SacEngine<T>;
+  nb::class_<Engine>(m, name)
+      .def(
+          "__init__",
+          [](Engine* self, std::vector<int> actor_sizes, std::vector<int> critic_sizes, const std::string& activation) {
+            new (self) Engine(mlp_spec(std::move(actor_sizes), activation, "identity", false),
+                              mlp_spec(std::move(critic_sizes), activation, "identity", false));
+          },
+          "actor_sizes"_a, "critic_sizes"_a, "activation"_a = "relu")
+      .def_prop_ro("actor_params", &Engine::actor_params)
+      .def_prop_ro("critic_params", &Engine::critic_params)
+      .def(
+          "act",
+          [](Engine& e, In<T> actor, In<T> obs, std::optional<In<T>> eps, Out<T> actions) {
+            check_size(actor, std::size_t(e.actor_params()), "actor");
+            const std::size_t n = rows_of(obs, e.obs_dim(), "obs");
+            check_size(actions, n * e.action_dim(), "actions");
+            if (eps) {
+              check_size(*eps, n * e.action_dim(), "eps");
+              check_finite(*eps, "eps");
+            }
+            nb::gil_scoped_release release;
+            e.act(actor.data(), obs.data(), std::ptrdiff_t(n), eps ? eps->data() : nullptr, actions.data());
+          },
+          "actor"_a, "obs"_a, "eps"_a.none(), "actions"_a,
+          "tanh(mean + std * eps) in [-1, 1]; eps None: the deterministic tanh(mean).")
+      .def(
+          "update",
+          [](Engine& e, Out<T> actor, Out<T> critic, Out<T> target_critic, Out<T> log_alpha, Out<T> actor_grads,
+             Out<T> critic_grads, Out<T> actor_exp_avg, Out<T> actor_exp_avg_sq, Out<T> critic_exp_avg,
+             Out<T> critic_exp_avg_sq, Out<T> alpha_exp_avg, Out<T> alpha_exp_avg_sq, int64_t step, In<T> obs,
+             In<T> actions, In<T> rewards, In<T> discounts, In<T> next_obs, In<T> eps, In<T> eps_next,
+             double actor_lr, double critic_lr, double alpha_lr, double tau, std::optional<double> target_entropy,
+             bool autotune) {
+            const std::size_t a = std::size_t(e.actor_params()), c = std::size_t(e.critic_params());
+            for (auto [array, label] : {std::pair{&actor, "actor"}, std::pair{&actor_grads, "actor_grads"},
+                                        std::pair{&actor_exp_avg, "actor_exp_avg"},
+                                        std::pair{&actor_exp_avg_sq, "actor_exp_avg_sq"}})
+              check_size(*array, a, label);
+            for (auto [array, label] : {std::pair{&critic, "critic"}, std::pair{&target_critic, "target_critic"},
+                                        std::pair{&critic_grads, "critic_grads"},
+                                        std::pair{&critic_exp_avg, "critic_exp_avg"},
+                                        std::pair{&critic_exp_avg_sq, "critic_exp_avg_sq"}})
+              check_size(*array, c, label);
+            for (auto [array, label] : {std::pair{&log_alpha, "log_alpha"}, std::pair{&alpha_exp_avg, "alpha_exp_avg"},
+                                        std::pair{&alpha_exp_avg_sq, "alpha_exp_avg_sq"}})
+              check_size(*array, 1, label);
+            const std::size_t batch = rows_of(obs, e.obs_dim(), "obs");
+            TURBORL_CHECK(rows_of(next_obs, e.obs_dim(), "next_obs") == batch, "next_obs must have ", batch, " rows");
+            for (auto [array, label] : {std::pair{&actions, "actions"}, std::pair{&eps, "eps"},
+                                        std::pair{&eps_next, "eps_next"}}) {
+              check_size(*array, batch * e.action_dim(), label);
+              check_finite(*array, label);
+            }
+            for (auto [array, label] : {std::pair{&rewards, "rewards"}, std::pair{&discounts, "discounts"}}) {
+              check_size(*array, batch, label);
+              check_finite(*array, label);
+            }
+            TURBORL_CHECK(tau >= 0 && tau <= 1, "tau must be in [0, 1], got ", tau);
+            TURBORL_CHECK(step >= 0, "step must be >= 0 (updates so far), got ", step);
+            nn::SacOptions o;
+            o.tau = tau;
+            o.target_entropy = target_entropy ? *target_entropy : -double(e.action_dim());  // SB3's "auto"
+            o.autotune = autotune;
+            o.actor_adam.lr = actor_lr;
+            o.critic_adam.lr = critic_lr;
+            o.alpha_adam.lr = alpha_lr;
+            for (const nn::AdamOptions* adam : {&o.actor_adam, &o.critic_adam, &o.alpha_adam}) nn::check_adam(*adam);
+            nn::SacStats stats;
+            {
+              nb::gil_scoped_release release;
+              stats = e.update(actor.data(), critic.data(), target_critic.data(), log_alpha.data(), actor_grads.data(),
+                               critic_grads.data(), actor_exp_avg.data(), actor_exp_avg_sq.data(),
+                               critic_exp_avg.data(), critic_exp_avg_sq.data(), alpha_exp_avg.data(),
+                               alpha_exp_avg_sq.data(), step, obs.data(), actions.data(), rewards.data(),
+                               discounts.data(), next_obs.data(), eps.data(), eps_next.data(), std::ptrdiff_t(batch), o);
+            }
+            nb::dict out;
+            out["critic_loss"] = stats.critic_loss;
+            out["actor_loss"] = stats.actor_loss;
+            out["alpha"] = stats.alpha;
+            out["alpha_loss"] = stats.alpha_loss;
+            out["step"] = step;
+            return out;
+          },
+          "actor"_a, "critic"_a, "target_critic"_a, "log_alpha"_a, "actor_grads"_a, "critic_grads"_a,
+          "actor_exp_avg"_a, "actor_exp_avg_sq"_a, "critic_exp_avg"_a, "critic_exp_avg_sq"_a, "alpha_exp_avg"_a,
+          "alpha_exp_avg_sq"_a, "step"_a, "obs"_a, "actions"_a, "rewards"_a, "discounts"_a, "next_obs"_a, "eps"_a,
+          "eps_next"_a, "actor_lr"_a = 3e-4, "critic_lr"_a = 3e-4, "alpha_lr"_a = 3e-4, "tau"_a = 0.005,
+          "target_entropy"_a.none() = nb::none(), "autotune"_a = true,
+          "One SAC gradient step (SB3's order); eps, eps_next: standard normal noise [batch, action_dim].");
+}
+
 nn::ObgdOptions obgd_options(double lr, double gamma_lambda, double kappa, bool adaptive, double beta2, double eps) {
   nn::ObgdOptions o{lr, gamma_lambda, kappa, adaptive, beta2, eps};
   nn::check_obgd(o);
@@ -554,6 +650,8 @@ void bind_nn(nb::module_& m) {
   bind_dqn<double>(nn_module, "DqnEngine64");
   bind_td3<float>(nn_module, "Td3Engine32");
   bind_td3<double>(nn_module, "Td3Engine64");
+  bind_sac<float>(nn_module, "SacEngine32");
+  bind_sac<double>(nn_module, "SacEngine64");
   bind_stream<float>(nn_module, "StreamTdEngine32");
   bind_stream<double>(nn_module, "StreamTdEngine64");
 }
