@@ -677,3 +677,28 @@ def test_native_sac_engine_rejects_bad_input():
                    np.zeros((3, 2), np.float32), np.zeros((4, 2), np.float32))
     with pytest.raises(ValueError, match=r"actor must hold \d+ values, got 1"):
         engine.act(np.zeros(1, np.float32), np.zeros((4, 3), np.float32), None, np.zeros((4, 2), np.float32))
+
+
+def test_native_dqn_replay_training_rejects_mismatched_layouts():
+    from turborl._core import nn as native
+    from turborl.replay import ReplayBuffer
+
+    replay = ReplayBuffer(64, {"obs": ((3,), np.float32), "action": ((), np.int64), "reward": ((), np.float32),
+                               "terminated": ((), bool), "truncated": ((), bool)}, num_envs=1, seed=0)
+    for step in range(10):
+        replay.add(obs=np.full((1, 3), step, np.float32), action=np.array([5]), reward=np.zeros(1, np.float32),
+                   terminated=np.zeros(1, bool), truncated=np.zeros(1, bool))
+    engine = native.DqnEngine32([3, 8, 2], "relu")
+    layout = replay.native_layout()
+    p = np.zeros(engine.num_params, np.float32)
+    args = dict(core=layout["core"], obs_field=layout["obs_field"], action_field=layout["action_field"],
+                obs_type=layout["obs_type"], action_type=layout["action_type"], reward_is_float64=False, params=p,
+                target_params=p.copy(), grads=p.copy(), exp_avg=p.copy(), exp_avg_sq=p.copy(), step=0, steps=1,
+                batch_size=4, n_step=1, gamma=0.99, beta=0.0, prioritized=False, lr=1e-3, eps=1e-8,
+                max_grad_norm=10.0, double_q=True, huber=True)
+    with pytest.raises(ValueError, match=r"a stored action \(5\) is outside \[0, 2\)"):
+        engine.train_from_replay(**args)
+    with pytest.raises(ValueError, match=r"obs_field must be in \[0, 5\), got 7"):
+        engine.train_from_replay(**{**args, "obs_field": 7})
+    with pytest.raises(ValueError, match=r"the obs field holds 12 bytes per item, the network takes 3 values"):
+        engine.train_from_replay(**{**args, "obs_type": 1})

@@ -7,12 +7,14 @@
 #include <nanobind/stl/optional.h>
 #include <nanobind/stl/pair.h>
 #include <nanobind/stl/string.h>
+#include <nanobind/stl/tuple.h>
 #include <nanobind/stl/vector.h>
 
 #include <cmath>
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -22,6 +24,7 @@
 #include "turborl/nn/mlp.hpp"
 #include "turborl/nn/optim.hpp"
 #include "turborl/nn/ppo.hpp"
+#include "turborl/nn/replay_batch.hpp"
 #include "turborl/nn/sac.hpp"
 #include "turborl/nn/stream.hpp"
 #include "turborl/nn/td3.hpp"
@@ -321,38 +324,75 @@ void bind_ppo(nb::module_& m, const char* name) {
 }
 
 template <class T>
+void check_parameters(const nn::DqnEngine<T>& e, const Out<T>& params, const In<T>& target_params, const Out<T>& grads,
+                      const Out<T>& exp_avg, const Out<T>& exp_avg_sq) {
+  const std::size_t p = std::size_t(e.num_params());
+  check_size(params, p, "params");
+  check_size(target_params, p, "target_params");
+  check_size(grads, p, "grads");
+  check_size(exp_avg, p, "exp_avg");
+  check_size(exp_avg_sq, p, "exp_avg_sq");
+}
+
+nn::DqnOptions dqn_options(double lr, double eps, double max_grad_norm, bool double_q, bool huber) {
+  TURBORL_CHECK(max_grad_norm > 0, "max_grad_norm must be > 0, got ", max_grad_norm);
+  nn::DqnOptions o;
+  o.double_q = double_q;
+  o.huber = huber;
+  o.max_grad_norm = max_grad_norm;
+  o.adam.lr = lr;
+  o.adam.eps = eps;
+  nn::check_adam(o.adam);
+  return o;
+}
+
+// The DQN engine with the workspace of its replay-sampling loop.
+template <class T>
+struct DqnTrainer {
+  explicit DqnTrainer(const nn::MlpSpec& spec) : engine(spec) {}
+  nn::DqnEngine<T> engine;
+  nn::ReplayBatch<T> batch;
+};
+
+std::size_t element_size(nn::ElementType type) {
+  switch (type) {
+    case nn::ElementType::kFloat64:
+    case nn::ElementType::kInt64: return 8;
+    case nn::ElementType::kFloat32:
+    case nn::ElementType::kInt32: return 4;
+    default: return 1;
+  }
+}
+
+template <class T>
 void bind_dqn(nb::module_& m, const char* name) {
-  using Engine = nn::DqnEngine<T>;
-  nb::class_<Engine>(m, name)
+  using Trainer = DqnTrainer<T>;
+  nb::class_<Trainer>(m, name)
       .def(
           "__init__",
-          [](Engine* self, std::vector<int> sizes, const std::string& activation) {
-            new (self) Engine(mlp_spec(std::move(sizes), activation, "identity", false));
+          [](Trainer* self, std::vector<int> sizes, const std::string& activation) {
+            new (self) Trainer(mlp_spec(std::move(sizes), activation, "identity", false));
           },
           "sizes"_a, "activation"_a)
-      .def_prop_ro("num_params", &Engine::num_params)
+      .def_prop_ro("num_params", [](Trainer& t) { return t.engine.num_params(); })
       .def(
           "greedy",
-          [](Engine& e, In<T> params, In<T> obs, Out<int64_t> actions) {
-            check_size(params, std::size_t(e.num_params()), "params");
-            const std::size_t n = rows_of(obs, e.obs_dim(), "obs");
+          [](Trainer& t, In<T> params, In<T> obs, Out<int64_t> actions) {
+            check_size(params, std::size_t(t.engine.num_params()), "params");
+            const std::size_t n = rows_of(obs, t.engine.obs_dim(), "obs");
             check_size(actions, n, "actions");
             nb::gil_scoped_release release;
-            e.greedy(params.data(), obs.data(), std::ptrdiff_t(n), actions.data());
+            t.engine.greedy(params.data(), obs.data(), std::ptrdiff_t(n), actions.data());
           },
           "params"_a, "obs"_a, "actions"_a)
       .def(
           "update",
-          [](Engine& e, Out<T> params, In<T> target_params, Out<T> grads, Out<T> exp_avg, Out<T> exp_avg_sq,
+          [](Trainer& t, Out<T> params, In<T> target_params, Out<T> grads, Out<T> exp_avg, Out<T> exp_avg_sq,
              int64_t step, In<T> obs, In<int64_t> actions, In<T> rewards, In<T> discounts, In<T> next_obs,
              std::optional<In<T>> weights, Out<T> td_errors, double lr, double eps, double max_grad_norm, bool double_q,
              bool huber) {
-            const std::size_t p = std::size_t(e.num_params());
-            check_size(params, p, "params");
-            check_size(target_params, p, "target_params");
-            check_size(grads, p, "grads");
-            check_size(exp_avg, p, "exp_avg");
-            check_size(exp_avg_sq, p, "exp_avg_sq");
+            nn::DqnEngine<T>& e = t.engine;
+            check_parameters(e, params, target_params, grads, exp_avg, exp_avg_sq);
             TURBORL_CHECK(step >= 1, "step must be >= 1 (the step number after this update), got ", step);
             const std::size_t batch = rows_of(obs, e.obs_dim(), "obs");
             TURBORL_CHECK(rows_of(next_obs, e.obs_dim(), "next_obs") == batch, "next_obs must have ", batch, " rows");
@@ -369,14 +409,7 @@ void bind_dqn(nb::module_& m, const char* name) {
               check_finite(*weights, "weights");
             }
             check_size(td_errors, batch, "td_errors");
-            TURBORL_CHECK(max_grad_norm > 0, "max_grad_norm must be > 0, got ", max_grad_norm);
-            nn::DqnOptions o;
-            o.double_q = double_q;
-            o.huber = huber;
-            o.max_grad_norm = max_grad_norm;
-            o.adam.lr = lr;
-            o.adam.eps = eps;
-            nn::check_adam(o.adam);
+            const nn::DqnOptions o = dqn_options(lr, eps, max_grad_norm, double_q, huber);
             nn::DqnStats stats;
             {
               nb::gil_scoped_release release;
@@ -389,7 +422,49 @@ void bind_dqn(nb::module_& m, const char* name) {
           "params"_a, "target_params"_a, "grads"_a, "exp_avg"_a, "exp_avg_sq"_a, "step"_a, "obs"_a, "actions"_a,
           "rewards"_a, "discounts"_a, "next_obs"_a, "weights"_a.none(), "td_errors"_a, "lr"_a, "eps"_a,
           "max_grad_norm"_a, "double_q"_a, "huber"_a,
-          "One gradient step; returns (loss, mean chosen Q) and writes |TD errors| into td_errors.");
+          "One gradient step; returns (loss, mean chosen Q) and writes |TD errors| into td_errors.")
+      .def(
+          "train_from_replay",
+          [](Trainer& t, replay::ReplayCore& core, int obs_field, int action_field, int obs_type, int action_type,
+             bool reward_is_float64, Out<T> params, In<T> target_params, Out<T> grads, Out<T> exp_avg,
+             Out<T> exp_avg_sq, int64_t step, int64_t steps, int64_t batch_size, int n_step, double gamma, double beta,
+             bool prioritized, double lr, double eps, double max_grad_norm, bool double_q, bool huber) {
+            nn::DqnEngine<T>& e = t.engine;
+            check_parameters(e, params, target_params, grads, exp_avg, exp_avg_sq);
+            TURBORL_CHECK(steps >= 1, "steps must be >= 1, got ", steps);
+            TURBORL_CHECK(batch_size >= 1, "batch_size must be >= 1, got ", batch_size);
+            const int fields = int(core.outputs(1).fields.size());
+            for (auto [field, label] : {std::pair{obs_field, "obs_field"}, std::pair{action_field, "action_field"}})
+              TURBORL_CHECK(field >= 0 && field < fields, label, " must be in [0, ", fields, "), got ", field);
+            for (auto [type, label] : {std::pair{obs_type, "obs_type"}, std::pair{action_type, "action_type"}})
+              TURBORL_CHECK(type >= 0 && type <= 6, label, " is not a known element type: ", type);
+            nn::ReplayLayout layout;
+            layout.obs_field = obs_field;
+            layout.action_field = action_field;
+            layout.obs_type = nn::ElementType(obs_type);
+            layout.action_type = nn::ElementType(action_type);
+            layout.reward_is_float64 = reward_is_float64;
+            layout.obs_dim = e.obs_dim();
+            TURBORL_CHECK(std::size_t(core.item_bytes(obs_field)) == e.obs_dim() * element_size(layout.obs_type),
+                          "the obs field holds ", core.item_bytes(obs_field), " bytes per item, the network takes ",
+                          e.obs_dim(), " values");
+            TURBORL_CHECK(std::size_t(core.item_bytes(action_field)) == element_size(layout.action_type),
+                          "the action field must hold one discrete action per item");
+            const nn::DqnOptions o = dqn_options(lr, eps, max_grad_norm, double_q, huber);
+            nn::DqnStats stats;
+            {
+              nb::gil_scoped_release release;
+              stats = nn::dqn_train_from_replay(e, core, layout, t.batch, params.data(), target_params.data(),
+                                                grads.data(), exp_avg.data(), exp_avg_sq.data(), step, steps,
+                                                std::ptrdiff_t(batch_size), n_step, gamma, beta, prioritized, o);
+            }
+            return std::make_tuple(stats.loss, stats.q_mean, step);
+          },
+          "core"_a, "obs_field"_a, "action_field"_a, "obs_type"_a, "action_type"_a, "reward_is_float64"_a,
+          "params"_a, "target_params"_a, "grads"_a, "exp_avg"_a, "exp_avg_sq"_a, "step"_a, "steps"_a,
+          "batch_size"_a, "n_step"_a, "gamma"_a, "beta"_a, "prioritized"_a, "lr"_a, "eps"_a, "max_grad_norm"_a,
+          "double_q"_a, "huber"_a,
+          "`steps` gradient steps on batches sampled from the replay core; returns (mean loss, mean Q, step).");
 }
 
 template <class T>

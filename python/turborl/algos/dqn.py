@@ -9,10 +9,11 @@ n-step returns and prioritized replay (Schaul et al., 2016; beta annealed to 1) 
 Regressing", Farebrother et al., 2024) instead of a Huber or squared error.
 
 ``backend="native"`` (what "auto" picks for the Huber and squared-error losses) runs greedy
-acting and each gradient step (targets, loss, backward, clipping, Adam) in turborl's C++ engine on
-the same torch modules, whose parameters become views of flat buffers; batches still come from
-``turborl.replay`` in Python, one engine call per gradient step, so both backends draw the same
-samples (tests/algos/test_dqn_native.py).
+acting and all of an iteration's gradient steps (sampling the replay, targets, loss, backward,
+clipping, Adam, new priorities) in one call into turborl's C++ engine, on the same torch modules,
+whose parameters become views of flat buffers. The engine samples the same replay core that
+``ReplayBuffer.sample`` calls, so both backends draw the same batches
+(tests/algos/test_dqn_native.py).
 """
 
 from __future__ import annotations
@@ -257,8 +258,15 @@ class DQN(Algorithm):
         return {"loss": total_loss / gradient_steps, "q_mean": total_q / gradient_steps}
 
     def _train_native(self, gradient_steps: int) -> dict[str, float]:
-        """``_train`` with each gradient step in the engine, on the same samples."""
+        """``_train`` in the engine: every gradient step, sampling included, in one call (one call
+        per step, sampled here, for a replay whose dtypes the engine does not convert)."""
         config: DQNConfig = self.config
+        self.gradient_updates += gradient_steps
+        beta = linear(config.per_beta, 1.0, 1.0, self.progress()) if config.prioritized else 0.0
+        layout = self.replay.native_layout()
+        if layout is not None:
+            loss, q_mean = self.engine.train_from_replay(layout, gradient_steps, config, beta)
+            return {"loss": loss, "q_mean": q_mean}
         total_loss = total_q = 0.0
         for _ in range(gradient_steps):
             batch = self._sample(as_torch=False)
@@ -267,7 +275,6 @@ class DQN(Algorithm):
                 self.replay.update_priorities(batch.indices, td_errors)
             total_loss += loss
             total_q += q_mean
-            self.gradient_updates += 1
         return {"loss": total_loss / gradient_steps, "q_mean": total_q / gradient_steps}
 
     # ---- checkpoints ---------------------------------------------------------------------------
@@ -308,6 +315,17 @@ class NativeQLearner:
         actions = np.empty(obs.shape[0], dtype=np.int64)
         self.core.greedy(self.params, obs, actions)
         return actions
+
+    def train_from_replay(self, layout: dict[str, Any], steps: int, config: DQNConfig, beta: float) -> tuple[float, float]:
+        """``steps`` gradient steps sampling the replay inside the engine; (mean loss, mean Q)."""
+        opt = self.optimizer
+        with layout["lock"]:
+            loss, q_mean, opt.step = self.core.train_from_replay(
+                layout["core"], layout["obs_field"], layout["action_field"], layout["obs_type"], layout["action_type"],
+                layout["reward_is_float64"], self.params, self.target_params, opt.grads, opt.exp_avg, opt.exp_avg_sq,
+                opt.step, steps, config.batch_size, config.n_step, config.gamma, beta, config.prioritized, opt.lr,
+                opt.eps, config.max_grad_norm, config.double_q, config.loss == "huber")
+        return loss, q_mean
 
     def update(self, batch: Any, config: DQNConfig) -> tuple[float, float, np.ndarray]:
         """One gradient step on a replay sample; (loss, mean chosen Q, |TD errors|)."""

@@ -6,7 +6,7 @@ import json
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Optional
 
 import numpy as np
 
@@ -225,6 +225,24 @@ class ReplayBuffer:
         return np.ascontiguousarray(array)
 
     # ---- sampling -------------------------------------------------------------------------------
+
+    # Element types the native engine converts (cpp/include/turborl/nn/replay_batch.hpp).
+    _NATIVE_TYPES = {np.dtype(np.float32): 0, np.dtype(np.float64): 1, np.dtype(np.int64): 2, np.dtype(np.int32): 3,
+                     np.dtype(np.uint8): 4, np.dtype(np.int8): 5, np.dtype(np.bool_): 6}
+
+    def native_layout(self) -> Optional[dict[str, Any]]:
+        """For trainers that sample this buffer inside C++ (turborl's native DQN): the core, the
+        obs and action fields' positions and element types, and the reward's precision; None when
+        a field's dtype is one the engine does not convert. The engine's draws are the ones
+        ``sample`` would make: both call the same core."""
+        obs, action = self._by_name["obs"], self._by_name["action"]
+        if obs.dtype not in self._NATIVE_TYPES or action.dtype not in self._NATIVE_TYPES or action.shape != ():
+            return None
+        names = [f.name for f in self._fields]
+        return {"core": self._core, "lock": self._sample_lock, "obs_field": names.index("obs"),
+                "action_field": names.index("action"), "obs_type": self._NATIVE_TYPES[obs.dtype],
+                "action_type": self._NATIVE_TYPES[action.dtype],
+                "reward_is_float64": self._by_name["reward"].dtype == np.float64}
 
     def sample(self, batch_size: int, *, n_step: int = 1, gamma: float = 0.99, as_torch: bool = False) -> ReplayBatch:
         """Samples ``batch_size`` transitions uniformly (with replacement) with n-step targets.
