@@ -349,7 +349,7 @@ nn::DqnOptions dqn_options(double lr, double eps, double max_grad_norm, bool dou
 // The DQN engine with the workspace of its replay-sampling loop.
 template <class T>
 struct DqnTrainer {
-  explicit DqnTrainer(const nn::MlpSpec& spec) : engine(spec) {}
+  DqnTrainer(const nn::MlpSpec& spec, nn::ValueBins head) : engine(spec, head) {}
   nn::DqnEngine<T> engine;
   nn::ReplayBatch<T> batch;
 };
@@ -370,10 +370,13 @@ void bind_dqn(nb::module_& m, const char* name) {
   nb::class_<Trainer>(m, name)
       .def(
           "__init__",
-          [](Trainer* self, std::vector<int> sizes, const std::string& activation) {
-            new (self) Trainer(mlp_spec(std::move(sizes), activation, "identity", false));
+          [](Trainer* self, std::vector<int> sizes, const std::string& activation, int value_bins, double v_min,
+             double v_max, double sigma) {
+            new (self) Trainer(mlp_spec(std::move(sizes), activation, "identity", false),
+                               nn::ValueBins{value_bins, v_min, v_max, sigma});
           },
-          "sizes"_a, "activation"_a)
+          "sizes"_a, "activation"_a, "value_bins"_a = 1, "v_min"_a = 0.0, "v_max"_a = 1.0, "sigma"_a = 1.0,
+          "value_bins > 1: an HL-Gauss head of that many bins over [v_min, v_max] with Gaussian std sigma.")
       .def_prop_ro("num_params", [](Trainer& t) { return t.engine.num_params(); })
       .def(
           "greedy",

@@ -35,6 +35,8 @@ def fill(run, seed, steps=200):
     {},
     dict(loss="mse", double_q=False, max_grad_norm=0.5),
     dict(prioritized=True, n_step=3, gamma=0.9),
+    dict(loss="hl_gauss", v_min=-3.0, v_max=5.0, value_bins=21),
+    dict(loss="hl_gauss", v_min=-1.0, v_max=1.0, value_bins=11, prioritized=True, double_q=False),
 ])
 def test_gradient_steps_equal_torch_backend(overrides, sample_in_python, monkeypatch):
     torch_run, native_run = make_pair(**overrides)

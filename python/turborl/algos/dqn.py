@@ -8,7 +8,7 @@ n-step returns and prioritized replay (Schaul et al., 2016; beta annealed to 1) 
 ``turborl.replay``, and Q-values trained by HL-Gauss or two-hot classification ("Stop
 Regressing", Farebrother et al., 2024) instead of a Huber or squared error.
 
-``backend="native"`` (what "auto" picks for the Huber and squared-error losses) runs greedy
+``backend="native"`` (what "auto" picks for the Huber, squared-error and HL-Gauss losses) runs greedy
 acting and all of an iteration's gradient steps (sampling the replay, targets, loss, backward,
 clipping, Adam, new priorities) in one call into turborl's C++ engine, on the same torch modules,
 whose parameters become views of flat buffers. The engine samples the same replay core that
@@ -121,10 +121,10 @@ class DQN(Algorithm):
         self.target_network = self.policy_network(config, self.observation_space, self.action_space)
         self.target_network.load_state_dict(self.q_network.state_dict())
         self.target_network.requires_grad_(False)
-        unsupported = None if config.loss in ("huber", "mse") else f"loss={config.loss!r} (native: huber or mse)"
+        unsupported = None if config.loss != "two_hot" else "loss='two_hot' (native: huber, mse or hl_gauss)"
         self.backend = resolve_backend(config.backend, unsupported)
         if self.backend == "native":
-            self.engine = NativeQLearner(self.q_network, self.target_network, config.learning_rate)
+            self.engine = NativeQLearner(self.q_network, self.target_network, config)
             self.optimizer = self.engine.optimizer
         else:
             self.optimizer = torch.optim.Adam(self.q_network.parameters(), lr=config.learning_rate, fused=True)
@@ -302,13 +302,18 @@ class NativeQLearner:
     """The engine's DQN step for a :class:`QNetwork` and its target: each network's MLP moves into
     a flat buffer (the target's is what Polyak updates write), stepped by a :class:`FlatAdam`."""
 
-    def __init__(self, q_network: QNetwork, target_network: QNetwork, learning_rate: float) -> None:
+    def __init__(self, q_network: QNetwork, target_network: QNetwork, config: DQNConfig) -> None:
         sizes, activation = mlp_layout(q_network.body)
         self.flat = flatten_parameters(linear_parameters(q_network.body))
         self.target_flat = flatten_parameters(linear_parameters(target_network.body))
         self.params, self.target_params = self.flat.numpy(), self.target_flat.numpy()
-        self.core = _core.nn.DqnEngine32(sizes, activation)
-        self.optimizer = FlatAdam(self.flat, q_network.parameters(), learning_rate)
+        head = {}
+        if config.loss == "hl_gauss":  # the engine's HL-Gauss head is turborl.nn.HLGauss's
+            bin_width = (config.v_max - config.v_min) / config.value_bins
+            head = dict(value_bins=config.value_bins, v_min=config.v_min, v_max=config.v_max,
+                        sigma=config.hl_gauss_sigma * bin_width)
+        self.core = _core.nn.DqnEngine32(sizes, activation, **head)
+        self.optimizer = FlatAdam(self.flat, q_network.parameters(), config.learning_rate)
         self._td_errors = np.zeros(0, dtype=np.float32)
 
     def greedy(self, obs: np.ndarray) -> np.ndarray:
