@@ -1,7 +1,7 @@
 """Training: turborl side by side with Stable-Baselines3, same hyper-parameters, in one run.
 
     python bench/bench_train.py [--rows ppo-cartpole,dqn-cartpole,ppo-acrobot] [--seeds 5]
-    python bench/bench_train.py --hl-gauss [--hl-seeds 10]   # turborl's DQN: HL-Gauss vs MSE
+    python bench/bench_train.py --hl-gauss [--hl-seeds 10] [--hl-rows dqn-cartpole,dqn-acrobot]
 
 Each row uses rl-baselines3-zoo's tuned hyper-parameters for both libraries. Every training
 run is a fresh subprocess, one after another, on one torch thread; both sides evaluate every
@@ -14,10 +14,11 @@ says ``normalize`` (Acrobot) SB3 trains in VecNormalize and evaluates through it
 observation statistics; turborl uses ``--normalize-obs --normalize-reward``. The Acrobot row runs
 200k steps (the zoo trains 1M) so that the bench stays short.
 
-``--hl-gauss`` runs turborl alone: DQN on CartPole-v1 (the row's hyper-parameters, 50k steps)
-with the Q-values learned by HL-Gauss classification (values in [0, 100]; "Stop Regressing",
-Farebrother et al., 2024) against a squared error, ``--hl-seeds`` seeds each; it reports the
-final return's IQM with intervals and the probability that HL-Gauss beats MSE.
+``--hl-gauss`` runs turborl alone: DQN on CartPole-v1 (50k steps, values in [0, 100]) and
+Acrobot-v1 (the zoo's DQN, 100k steps, values in [-100, 0]) with the Q-values learned by HL-Gauss
+classification ("Stop Regressing", Farebrother et al., 2024) against a squared error,
+``--hl-seeds`` seeds each; it reports the final return's IQM with intervals and the probability
+that HL-Gauss beats MSE.
 """
 
 from __future__ import annotations
@@ -52,6 +53,12 @@ ROWS = {
                      dict(learning_rate=2.3e-3, batch_size=64, buffer_size=100_000, learning_starts=1000, gamma=0.99,
                           target_update_interval=10, train_freq=256, gradient_steps=128, exploration_fraction=0.16,
                           exploration_final_eps=0.04, net_arch=[256, 256])),
+    # The zoo's Acrobot-v1 DQN; gradient_steps -1 (one per env step) is 4 with train_freq 4 and one
+    # env, and learning_starts 0 becomes 128 (turborl trains once a full batch is stored).
+    "dqn-acrobot": ("dqn", "Acrobot-v1", 100_000, -100.0,
+                    dict(learning_rate=6.3e-4, batch_size=128, buffer_size=50_000, learning_starts=128, gamma=0.99,
+                         target_update_interval=250, train_freq=4, gradient_steps=4, exploration_fraction=0.12,
+                         exploration_final_eps=0.1, net_arch=[256, 256])),
     "ppo-acrobot": ("ppo", "Acrobot-v1", 200_000, -100.0,
                     dict(n_envs=16, n_steps=256, batch_size=64, gae_lambda=0.94, gamma=0.99, n_epochs=4, ent_coef=0.0,
                          learning_rate=3e-4, normalize=True)),
@@ -150,32 +157,38 @@ def time_to(threshold: float, scores: list) -> float:
     return reached[0] if reached else float("nan")
 
 
-def hl_gauss_comparison(seeds: int, work: Path) -> None:
-    """turborl's DQN on CartPole-v1: HL-Gauss classification against a squared error."""
-    variants = {"HL-Gauss": ["--loss=hl_gauss", "--v-min=0", "--v-max=100"], "MSE": ["--loss=mse"]}
+HL_GAUSS_SUPPORT = {"dqn-cartpole": ("0", "100"), "dqn-acrobot": ("-100", "0")}  # the returns' ranges
+
+
+def hl_gauss_comparison(row: str, seeds: int, work: Path) -> None:
+    """turborl's DQN: HL-Gauss classification against a squared error, same everything else."""
+    v_min, v_max = HL_GAUSS_SUPPORT[row]
+    _, env_id, steps, threshold, _ = ROWS[row]
+    variants = {"HL-Gauss": ["--loss=hl_gauss", f"--v-min={v_min}", f"--v-max={v_max}"], "MSE": ["--loss=mse"]}
     results: dict[str, list[dict]] = {name: [] for name in variants}
     for seed in range(seeds):
         for name, flags in variants.items():
-            out = work / f"hl-{name}-{seed}"
-            command = turborl_command("dqn-cartpole", seed, out) + flags
+            out = work / f"hl-{row}-{name}-{seed}"
+            command = turborl_command(row, seed, out) + flags
             start = time.perf_counter()
             subprocess.run(command, check=True, capture_output=True, text=True)
             seconds = time.perf_counter() - start
             with open(out / "scores.csv") as handle:
                 scores = [(int(r["step"]), float(r["score"]), float(r["seconds"])) for r in csv.DictReader(handle)]
             results[name].append({"scores": scores, "seconds": seconds})
-            print(f"  dqn-cartpole {name} seed {seed}: final {scores[-1][1]:.1f}, {seconds:.1f} s", flush=True)
+            print(f"  {row} {name} seed {seed}: final {scores[-1][1]:.1f}, {seconds:.1f} s", flush=True)
     finals = {name: np.array([[r["scores"][-1][1]] for r in runs]) for name, runs in results.items()}
     points, intervals = get_interval_estimates(finals, metrics.aggregate_iqm, reps=2000, random_state=0)
     improvement, improvement_ci = get_interval_estimates(
         {"HL-Gauss vs MSE": (finals["HL-Gauss"], finals["MSE"])}, metrics.probability_of_improvement, reps=2000,
         random_state=0)
-    print(f"\nturborl DQN CartPole-v1 50k, {seeds} seeds, zoo hyper-parameters, SB3's DQN (no double Q)\n")
-    print("| loss | final return, IQM [95% CI] | reached 475 | wall-clock (median) |")
+    print(f"\nturborl DQN {env_id} {steps // 1000}k, {seeds} seeds, zoo hyper-parameters, SB3's DQN (no double Q), "
+          f"HL-Gauss support [{v_min}, {v_max}]\n")
+    print(f"| loss | final return, IQM [95% CI] | reached {threshold:g} | wall-clock (median) |")
     print("|---|---|---|---|")
     for name, runs in results.items():
         low, high = intervals[name][:, 0]
-        reached = sum(time_to(475.0, r["scores"]) == time_to(475.0, r["scores"]) for r in runs)
+        reached = sum(time_to(threshold, r["scores"]) == time_to(threshold, r["scores"]) for r in runs)
         print(f"| {name} | {points[name]:.1f} [{low:.1f}, {high:.1f}] | {reached}/{len(runs)} | "
               f"{np.median([r['seconds'] for r in runs]):.1f} s |")
     low, high = improvement_ci["HL-Gauss vs MSE"][:, 0]
@@ -188,10 +201,12 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--hl-gauss", action="store_true", help="only the HL-Gauss vs MSE comparison")
     parser.add_argument("--hl-seeds", type=int, default=10)
+    parser.add_argument("--hl-rows", default="dqn-cartpole,dqn-acrobot")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench_train_"))
     if args.hl_gauss:
-        hl_gauss_comparison(args.hl_seeds, work)
+        for row in args.hl_rows.split(","):
+            hl_gauss_comparison(row, args.hl_seeds, work)
         return
     results: dict[tuple[str, str], list[dict]] = {}
     for row in args.rows.split(","):
