@@ -319,17 +319,23 @@ def sac_row(obs_dim: int, action_dim: int, hidden: tuple[int, ...], batch: int, 
         pi_input = torch.cat([obs, actions_pi], 1)
         return (alpha * log_prob - torch.min(critics[0](pi_input), critics[1](pi_input)).view(-1)).mean()
 
-    def step(losses_fn, actor_fn):
+    def step(losses_fn, actor_fn, resample_for_actor=False):
         def run():
             actions_pi, log_prob, alpha, alpha_loss, critic_loss = losses_fn(
                 t["obs"], t["actions"], t["rewards"], t["discounts"], t["next_obs"], t["eps"], t["eps_next"])
             alpha_optimizer.zero_grad(set_to_none=True)
-            alpha_loss.backward()
-            alpha_optimizer.step()
             critic_optimizer.zero_grad(set_to_none=True)
-            critic_loss.backward()
+            if resample_for_actor:  # one compiled graph: one backward (the parameters are disjoint)
+                (alpha_loss + critic_loss).backward()
+            else:
+                alpha_loss.backward()
+                critic_loss.backward()
+            alpha_optimizer.step()
             critic_optimizer.step()
-            actor_loss = actor_fn(t["obs"], actions_pi, log_prob, alpha)
+            if resample_for_actor:
+                actor_loss = actor_fn(t["obs"], t["eps"], alpha)
+            else:
+                actor_loss = actor_fn(t["obs"], actions_pi, log_prob, alpha)
             actor_optimizer.zero_grad(set_to_none=True)
             actor_loss.backward()
             actor_optimizer.step()
@@ -338,9 +344,19 @@ def sac_row(obs_dim: int, action_dim: int, hidden: tuple[int, ...], batch: int, 
                     torch._foreach_lerp_(list(target.parameters()), list(q.parameters()), 0.005)
         return run
 
+    def detached_losses(*batch):  # for torch.compile: no graph shared with the actor's loss
+        actions_pi, log_prob, alpha, alpha_loss, critic_loss = losses(*batch)
+        return actions_pi.detach(), log_prob.detach(), alpha, alpha_loss, critic_loss
+
+    def resampled_actor_loss(obs, eps, alpha):
+        actions_pi, log_prob = sample(obs, eps)
+        return actor_loss_fn(obs, actions_pi, log_prob, alpha)
+
     eager = per_call_seconds(step(losses, actor_loss_fn))
-    compiled = (per_call_seconds(step(torch.compile(losses), torch.compile(actor_loss_fn))) if compile_torch
-                else float("nan"))
+    # Compiled, the actor's sample cannot come from the graph that the critic step's in-place
+    # update invalidates, so the compiled step samples the actor once more (an extra forward).
+    compiled = (per_call_seconds(step(torch.compile(detached_losses), torch.compile(resampled_actor_loss), True))
+                if compile_torch else float("nan"))
     engine = native.SacEngine32([obs_dim, *hidden, 2 * action_dim], [obs_dim + action_dim, *hidden, 1], "relu")
     flat = {"actor": engine_parameters(actor), "critic": engine_parameters(*critics),
             "target_critic": engine_parameters(*critics), "log_alpha": np.zeros(1, np.float32),
