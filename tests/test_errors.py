@@ -702,3 +702,14 @@ def test_native_dqn_replay_training_rejects_mismatched_layouts():
         engine.train_from_replay(**{**args, "obs_field": 7})
     with pytest.raises(ValueError, match=r"the obs field holds 12 bytes per item, the network takes 3 values"):
         engine.train_from_replay(**{**args, "obs_type": 1})
+
+
+def test_native_stream_q_rejects_bad_actions():
+    from turborl._core import nn as native
+
+    engine = native.StreamQEngine64([3, 8, 2])
+    params, traces = np.zeros(engine.num_params), np.zeros(engine.num_params)
+    with pytest.raises(ValueError, match=r"action must be in \[0, 2\), got 2"):
+        engine.step(params, traces, None, 1, np.zeros(3), 2, 0.0, np.zeros(3), -1, False, False)
+    with pytest.raises(ValueError, match=r"next_action must be < 2 \(or negative for Q-learning's max\), got 5"):
+        engine.step(params, traces, None, 1, np.zeros(3), 0, 0.0, np.zeros(3), 5, False, False)

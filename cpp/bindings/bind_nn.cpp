@@ -714,6 +714,60 @@ void bind_stream(nb::module_& m, const char* name) {
           "adaptive"_a = false, "Stream TD(lambda) on one transition; returns the TD error.");
 }
 
+template <class T>
+void bind_stream_q(nb::module_& m, const char* name) {
+  using Engine = nn::StreamQEngine<T>;
+  nb::class_<Engine>(m, name)
+      .def(
+          "__init__",
+          [](Engine* self, std::vector<int> sizes, const std::string& activation, bool layer_norm) {
+            new (self) Engine(mlp_spec(std::move(sizes), activation, "identity", layer_norm));
+          },
+          "sizes"_a, "activation"_a = "leaky_relu", "layer_norm"_a = true)
+      .def_prop_ro("num_params", &Engine::num_params)
+      .def(
+          "q_values",
+          [](Engine& e, In<T> params, In<T> obs, Out<T> q) {
+            check_size(params, std::size_t(e.num_params()), "params");
+            check_size(obs, std::size_t(e.obs_dim()), "obs");
+            check_finite(obs, "obs");
+            check_size(q, std::size_t(e.num_actions()), "q");
+            nb::gil_scoped_release release;
+            e.q_values(params.data(), obs.data(), q.data());
+          },
+          "params"_a, "obs"_a, "q"_a)
+      .def(
+          "step",
+          [](Engine& e, Out<T> params, Out<T> traces, std::optional<Out<T>> second_moment, int64_t step, In<T> obs,
+             int64_t action, double reward, In<T> next_obs, int64_t next_action, bool terminated, bool reset,
+             double gamma, double lr, double lamda, double kappa, bool adaptive) {
+            const std::size_t p = std::size_t(e.num_params());
+            check_size(params, p, "params");
+            check_size(traces, p, "traces");
+            TURBORL_CHECK(!adaptive || second_moment, "adaptive ObGD needs second_moment");
+            if (second_moment) check_size(*second_moment, p, "second_moment");
+            check_size(obs, std::size_t(e.obs_dim()), "obs");
+            check_size(next_obs, std::size_t(e.obs_dim()), "next_obs");
+            check_finite(obs, "obs");
+            check_finite(next_obs, "next_obs");
+            TURBORL_CHECK(action >= 0 && action < e.num_actions(), "action must be in [0, ", e.num_actions(), "), got ",
+                          action);
+            TURBORL_CHECK(next_action < e.num_actions(), "next_action must be < ", e.num_actions(),
+                          " (or negative for Q-learning's max), got ", next_action);
+            TURBORL_CHECK(std::isfinite(reward), "reward must be finite, got ", reward);
+            TURBORL_CHECK(gamma >= 0 && gamma <= 1, "gamma must be in [0, 1], got ", gamma);
+            TURBORL_CHECK(step >= 1, "step must be >= 1, got ", step);
+            const nn::ObgdOptions o = obgd_options(lr, gamma * lamda, kappa, adaptive, 0.999, 1e-8);
+            nb::gil_scoped_release release;
+            return e.step(params.data(), traces.data(), second_moment ? second_moment->data() : nullptr, step,
+                          obs.data(), action, reward, next_obs.data(), next_action, terminated, reset, gamma, o);
+          },
+          "params"_a, "traces"_a, "second_moment"_a.none(), "step"_a, "obs"_a, "action"_a, "reward"_a,
+          "next_obs"_a, "next_action"_a, "terminated"_a, "reset"_a, "gamma"_a = 0.99, "lr"_a = 1.0,
+          "lamda"_a = 0.8, "kappa"_a = 2.0, "adaptive"_a = false,
+          "Stream Q(lambda) (next_action < 0) or SARSA(lambda) on one transition; returns the TD error.");
+}
+
 }  // namespace
 
 void bind_nn(nb::module_& m) {
@@ -732,6 +786,8 @@ void bind_nn(nb::module_& m) {
   bind_sac<double>(nn_module, "SacEngine64");
   bind_stream<float>(nn_module, "StreamTdEngine32");
   bind_stream<double>(nn_module, "StreamTdEngine64");
+  bind_stream_q<float>(nn_module, "StreamQEngine32");
+  bind_stream_q<double>(nn_module, "StreamQEngine64");
 }
 
 }  // namespace turborl::bindings

@@ -102,3 +102,40 @@ def test_stream_td_with_layer_norm_matches_torch_gradient():
     bound = 2.0 * max(abs(delta), 1.0) * sum(g.abs().sum().item() for g in grads)
     for p, p0, g in zip(net.parameters(), before, grads):
         torch.testing.assert_close(p.detach(), p0 + delta / max(bound, 1.0) * g, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("sarsa", [False, True])
+def test_stream_q_and_sarsa_on_a_linear_q_function_equal_numpy(sarsa):
+    obs_dim, actions, gamma, lamda, kappa = 3, 2, 0.9, 0.8, 2.0
+    engine = native.StreamQEngine64([obs_dim, actions], "identity", False)
+    params, traces = np.zeros(engine.num_params), np.zeros(engine.num_params)
+    rng = np.random.default_rng(2)
+    w, b = rng.normal(size=(actions, obs_dim)), rng.normal(size=actions)  # Q(s, a) = w[a] . s + b[a]
+    params[: obs_dim * 16].reshape(obs_dim, 16)[:, :actions] = w.T       # W^T [obs, 16]
+    params[obs_dim * 16: obs_dim * 16 + actions] = b                      # the bias [16]
+    e_w, e_b = np.zeros_like(w), np.zeros_like(b)
+    for step in range(1, 40):
+        obs, next_obs = rng.normal(size=obs_dim), rng.normal(size=obs_dim)
+        action, next_action = int(rng.integers(actions)), int(rng.integers(actions))
+        reward, terminated = float(rng.normal()), bool(rng.random() < 0.1)
+        reset = terminated or rng.random() < 0.2  # an episode's end, or a non-greedy action (Watkins)
+        delta = engine.step(params, traces, None, step, obs, action, reward, next_obs,
+                            next_action if sarsa else -1, terminated, reset, gamma=gamma, lr=1.0, lamda=lamda,
+                            kappa=kappa)
+        next_q = w @ next_obs + b
+        next_value = 0.0 if terminated else (next_q[next_action] if sarsa else next_q.max())
+        expected_delta = reward + gamma * next_value - (w[action] @ obs + b[action])
+        e_w, e_b = gamma * lamda * e_w, gamma * lamda * e_b
+        e_w[action] += obs
+        e_b[action] += 1.0
+        step_size = 1.0 / max(kappa * max(abs(expected_delta), 1.0) * (np.abs(e_w).sum() + np.abs(e_b).sum()), 1.0)
+        w, b = w + step_size * expected_delta * e_w, b + step_size * expected_delta * e_b
+        if reset:
+            e_w, e_b = np.zeros_like(w), np.zeros_like(b)
+        assert delta == pytest.approx(expected_delta, rel=1e-10, abs=1e-12)
+    np.testing.assert_allclose(params[: obs_dim * 16].reshape(obs_dim, 16)[:, :actions], w.T, rtol=1e-10)
+    np.testing.assert_allclose(params[obs_dim * 16: obs_dim * 16 + actions], b, rtol=1e-10)
+    q = np.empty(actions)
+    obs = rng.normal(size=obs_dim)
+    engine.q_values(params, obs, q)
+    np.testing.assert_allclose(q, w @ obs + b, rtol=1e-12)

@@ -117,4 +117,48 @@ class StreamTdEngine {
   AlignedArray<T> grads_;
 };
 
+// Stream Q(lambda) and Stream SARSA(lambda) for one transition: delta = r + gamma * Q(s', a') *
+// (1 - terminated) - Q(s, a), where a' is the greedy action (Q-learning) or the action the agent
+// takes next (SARSA); the gradient of Q(s, a), then ObGD. `reset` zeroes the traces after the
+// update: at an episode's end, and in Watkins's Q(lambda) after a non-greedy action (the caller
+// knows which it took), as the authors' code does.
+template <class T>
+class StreamQEngine {
+ public:
+  explicit StreamQEngine(MlpSpec spec) : q_(std::move(spec)), grads_(std::size_t(q_.num_params())) {}
+
+  std::ptrdiff_t num_params() const { return q_.num_params(); }
+  int obs_dim() const { return q_.in_features(); }
+  int num_actions() const { return q_.out_features(); }
+
+  // Q(obs, .) into q [num_actions].
+  void q_values(const T* params, const T* obs, T* q) {
+    const T* out = q_.forward(params, obs, obs_dim(), 1);
+    std::copy(out, out + num_actions(), q);
+  }
+
+  // next_action < 0: Q-learning's max over a'; else SARSA's Q(s', next_action). Returns delta.
+  double step(T* params, T* traces, T* second_moment, int64_t step, const T* obs, int64_t action, double reward,
+              const T* next_obs, int64_t next_action, bool terminated, bool reset, double gamma,
+              const ObgdOptions& o) {
+    double next_value = 0.0;
+    if (!terminated) {
+      const T* next_q = q_.forward(params, next_obs, obs_dim(), 1);
+      next_value = next_action < 0 ? double(*std::max_element(next_q, next_q + num_actions()))
+                                   : double(next_q[next_action]);
+    }
+    const T* q = q_.forward(params, obs, obs_dim(), 1);
+    const double delta = reward + gamma * next_value - double(q[action]);
+    q_.output_grad(1)[action] = T(1);
+    std::fill(grads_.data(), grads_.data() + num_params(), T(0));
+    q_.backward(params, obs, obs_dim(), 1, grads_.data());
+    obgd_step(params, grads_.data(), traces, second_moment, step, num_params(), delta, reset, o);
+    return delta;
+  }
+
+ private:
+  Mlp<T> q_;
+  AlignedArray<T> grads_;
+};
+
 }  // namespace turborl::nn
