@@ -713,3 +713,15 @@ def test_native_stream_q_rejects_bad_actions():
         engine.step(params, traces, None, 1, np.zeros(3), 2, 0.0, np.zeros(3), -1, False, False)
     with pytest.raises(ValueError, match=r"next_action must be < 2 \(or negative for Q-learning's max\), got 5"):
         engine.step(params, traces, None, 1, np.zeros(3), 0, 0.0, np.zeros(3), 5, False, False)
+
+
+def test_native_stream_ac_rejects_bad_input():
+    from turborl._core import nn as native
+
+    with pytest.raises(ValueError, match=r"a continuous policy outputs \[mean, pre_std\]: an even count, got 3"):
+        native.StreamAcEngine64([2, 8, 3], [2, 8, 1], False)
+    engine = native.StreamAcEngine64([2, 8, 3], [2, 8, 1], True)
+    policy, value = np.zeros(engine.policy_params), np.zeros(engine.value_params)
+    with pytest.raises(ValueError, match=r"action must be an index in \[0, 3\), got 1.5"):
+        engine.step(policy, value, policy.copy(), value.copy(), np.zeros(2), np.array([1.5]), 0.0, np.zeros(2),
+                    False, False)

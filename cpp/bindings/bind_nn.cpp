@@ -715,6 +715,64 @@ void bind_stream(nb::module_& m, const char* name) {
 }
 
 template <class T>
+void bind_stream_ac(nb::module_& m, const char* name) {
+  using Engine = nn::StreamAcEngine<T>;
+  nb::class_<Engine>(m, name)
+      .def(
+          "__init__",
+          [](Engine* self, std::vector<int> policy_sizes, std::vector<int> value_sizes, bool discrete,
+             const std::string& activation, bool layer_norm) {
+            new (self) Engine(mlp_spec(std::move(policy_sizes), activation, "identity", layer_norm),
+                              mlp_spec(std::move(value_sizes), activation, "identity", layer_norm), discrete);
+          },
+          "policy_sizes"_a, "value_sizes"_a, "discrete"_a, "activation"_a = "leaky_relu", "layer_norm"_a = true)
+      .def_prop_ro("policy_params", &Engine::policy_params)
+      .def_prop_ro("value_params", &Engine::value_params)
+      .def(
+          "act",
+          [](Engine& e, In<T> policy, In<T> obs, uint64_t seed, uint64_t counter, Out<T> action) {
+            check_size(policy, std::size_t(e.policy_params()), "policy");
+            check_size(obs, std::size_t(e.obs_dim()), "obs");
+            check_finite(obs, "obs");
+            check_size(action, std::size_t(e.action_dim()), "action");
+            nb::gil_scoped_release release;
+            e.act(policy.data(), obs.data(), seed, counter, action.data());
+          },
+          "policy"_a, "obs"_a, "seed"_a, "counter"_a, "action"_a)
+      .def(
+          "step",
+          [](Engine& e, Out<T> policy, Out<T> value, Out<T> policy_traces, Out<T> value_traces, In<T> obs,
+             In<T> action, double reward, In<T> next_obs, bool terminated, bool reset, double gamma, double lamda,
+             double lr, double entropy_coef, double kappa_policy, double kappa_value) {
+            check_size(policy, std::size_t(e.policy_params()), "policy");
+            check_size(policy_traces, std::size_t(e.policy_params()), "policy_traces");
+            check_size(value, std::size_t(e.value_params()), "value");
+            check_size(value_traces, std::size_t(e.value_params()), "value_traces");
+            check_size(obs, std::size_t(e.obs_dim()), "obs");
+            check_size(next_obs, std::size_t(e.obs_dim()), "next_obs");
+            check_finite(obs, "obs");
+            check_finite(next_obs, "next_obs");
+            check_size(action, std::size_t(e.action_dim()), "action");
+            check_finite(action, "action");
+            if (e.discrete())
+              TURBORL_CHECK(action.data()[0] >= 0 && action.data()[0] < T(e.num_actions()) &&
+                                action.data()[0] == std::floor(action.data()[0]),
+                            "action must be an index in [0, ", e.num_actions(), "), got ", action.data()[0]);
+            TURBORL_CHECK(std::isfinite(reward), "reward must be finite, got ", reward);
+            TURBORL_CHECK(gamma >= 0 && gamma <= 1, "gamma must be in [0, 1], got ", gamma);
+            const nn::ObgdOptions policy_options = obgd_options(lr, gamma * lamda, kappa_policy, false, 0.999, 1e-8);
+            const nn::ObgdOptions value_options = obgd_options(lr, gamma * lamda, kappa_value, false, 0.999, 1e-8);
+            nb::gil_scoped_release release;
+            return e.step(policy.data(), value.data(), policy_traces.data(), value_traces.data(), obs.data(),
+                          action.data(), reward, next_obs.data(), terminated, reset, gamma, entropy_coef,
+                          policy_options, value_options);
+          },
+          "policy"_a, "value"_a, "policy_traces"_a, "value_traces"_a, "obs"_a, "action"_a, "reward"_a, "next_obs"_a,
+          "terminated"_a, "reset"_a, "gamma"_a = 0.99, "lamda"_a = 0.8, "lr"_a = 1.0, "entropy_coef"_a = 0.01,
+          "kappa_policy"_a = 3.0, "kappa_value"_a = 2.0, "Stream AC(lambda) on one transition; returns the TD error.");
+}
+
+template <class T>
 void bind_stream_q(nb::module_& m, const char* name) {
   using Engine = nn::StreamQEngine<T>;
   nb::class_<Engine>(m, name)
@@ -788,6 +846,8 @@ void bind_nn(nb::module_& m) {
   bind_stream<double>(nn_module, "StreamTdEngine64");
   bind_stream_q<float>(nn_module, "StreamQEngine32");
   bind_stream_q<double>(nn_module, "StreamQEngine64");
+  bind_stream_ac<float>(nn_module, "StreamAcEngine32");
+  bind_stream_ac<double>(nn_module, "StreamAcEngine64");
 }
 
 }  // namespace turborl::bindings

@@ -139,3 +139,91 @@ def test_stream_q_and_sarsa_on_a_linear_q_function_equal_numpy(sarsa):
     obs = rng.normal(size=obs_dim)
     engine.q_values(params, obs, q)
     np.testing.assert_allclose(q, w @ obs + b, rtol=1e-12)
+
+
+@pytest.mark.parametrize("discrete", [True, False])
+def test_stream_ac_steps_equal_the_authors_computation_in_torch(discrete):
+    """The reference is stream_ac_{discrete,continuous}.py's update written with torch autograd:
+    grad V for the critic, grad (log pi(a|s) + c sign(delta) H) for the actor, ObGD on each."""
+    torch = pytest.importorskip("torch")
+    import copy
+
+    from torch import nn
+
+    from turborl.nn.native import flatten_parameters, linear_parameters
+
+    def mlp(sizes):
+        layers = []
+        for i in range(len(sizes) - 1):
+            layers.append(nn.Linear(sizes[i], sizes[i + 1]))
+            if i < len(sizes) - 2:
+                layers += [nn.LayerNorm(sizes[i + 1], elementwise_affine=False), nn.LeakyReLU()]
+        return nn.Sequential(*layers).double()
+
+    torch.manual_seed(0)
+    obs_dim, actions, gamma, lamda, c = 4, 3, 0.99, 0.8, 0.01
+    policy, value = mlp([obs_dim, 16, actions if discrete else 2 * actions]), mlp([obs_dim, 16, 1])
+    engine_policy, engine_value = copy.deepcopy(policy), copy.deepcopy(value)
+    policy_buffer = flatten_parameters(linear_parameters(engine_policy)).numpy()
+    value_buffer = flatten_parameters(linear_parameters(engine_value)).numpy()
+    policy_traces, value_traces = np.zeros_like(policy_buffer), np.zeros_like(value_buffer)
+    engine = native.StreamAcEngine64([obs_dim, 16, actions if discrete else 2 * actions], [obs_dim, 16, 1], discrete)
+    traces = {name: [torch.zeros_like(p) for p in net.parameters()] for name, net in (("pi", policy), ("v", value))}
+
+    def obgd(net, net_traces, delta, kappa, reset):
+        with torch.no_grad():
+            for e, p in zip(net_traces, net.parameters()):
+                e.mul_(gamma * lamda).add_(p.grad)
+            bound = kappa * max(abs(delta), 1.0) * sum(e.abs().sum().item() for e in net_traces)
+            for e, p in zip(net_traces, net.parameters()):
+                p.add_(e, alpha=delta / max(bound, 1.0))
+                if reset:
+                    e.zero_()
+
+    def distribution(obs):
+        out = policy(obs)
+        if discrete:
+            return torch.distributions.Categorical(logits=out)
+        return torch.distributions.Normal(out[:actions], nn.functional.softplus(out[actions:]))
+
+    rng = np.random.default_rng(3)
+    for step in range(12):
+        obs, next_obs = torch.from_numpy(rng.normal(size=obs_dim)), torch.from_numpy(rng.normal(size=obs_dim))
+        action = (torch.tensor(float(rng.integers(actions)), dtype=torch.float64) if discrete
+                  else torch.from_numpy(rng.normal(size=actions)))
+        reward, terminated, reset = float(rng.normal()), step == 5, step in (5, 9)
+        with torch.no_grad():
+            delta = reward + (0.0 if terminated else gamma * value(next_obs).item()) - value(obs).item()
+        for net in (policy, value):
+            net.zero_grad()
+        value(obs).sum().backward()
+        dist = distribution(obs)
+        log_prob = dist.log_prob(action.long() if discrete else action).sum()
+        (log_prob + c * float(np.sign(delta)) * dist.entropy().sum()).backward()
+        obgd(value, traces["v"], delta, 2.0, reset)
+        obgd(policy, traces["pi"], delta, 3.0, reset)
+        got = engine.step(policy_buffer, value_buffer, policy_traces, value_traces, obs.numpy(),
+                          np.atleast_1d(action.numpy()), reward, next_obs.numpy(), terminated, reset, gamma=gamma,
+                          lamda=lamda, entropy_coef=c)
+        assert got == pytest.approx(delta, rel=1e-10, abs=1e-12)
+    for engine_net, net in ((engine_policy, policy), (engine_value, value)):
+        for p_engine, p in zip(engine_net.parameters(), net.parameters()):
+            torch.testing.assert_close(p_engine, p, rtol=1e-9, atol=1e-11)
+    sampled = np.empty(1 if discrete else actions)
+    engine.act(policy_buffer, np.zeros(obs_dim), 0, 1, sampled)
+    again = np.empty_like(sampled)
+    engine.act(policy_buffer, np.zeros(obs_dim), 0, 1, again)
+    assert np.array_equal(sampled, again) and np.all(np.isfinite(sampled))
+
+
+def test_stream_ac_samples_follow_the_policy():
+    engine = native.StreamAcEngine64([2, 3], [2, 1], True, "identity", False)
+    policy = np.zeros(engine.policy_params)
+    policy[2 * 16: 2 * 16 + 3] = [1.0, 0.0, -1.0]  # the bias: logits for any obs with zero weights
+    probabilities = np.exp([1.0, 0.0, -1.0]) / np.exp([1.0, 0.0, -1.0]).sum()
+    action = np.empty(1)
+    counts = np.zeros(3)
+    for counter in range(6000):
+        engine.act(policy, np.zeros(2), 7, counter, action)
+        counts[int(action[0])] += 1
+    assert np.all(np.abs(counts / 6000 - probabilities) < 4 * np.sqrt(probabilities * (1 - probabilities) / 6000))

@@ -18,6 +18,7 @@
 
 #include "turborl/core/aligned_array.hpp"
 #include "turborl/core/check.hpp"
+#include "turborl/core/rng.hpp"
 #include "turborl/nn/mlp.hpp"
 
 namespace turborl::nn {
@@ -159,6 +160,114 @@ class StreamQEngine {
  private:
   Mlp<T> q_;
   AlignedArray<T> grads_;
+};
+
+// Stream AC(lambda) for one transition, as the authors' stream_ac_{discrete,continuous}.py:
+// delta = r + gamma * V(s') * (1 - terminated) - V(s); the critic takes ObGD along grad V(s)
+// (kappa_value, 2 in the paper), the actor along grad log pi(a|s) + c * sign(delta) * grad H(pi(.|s))
+// (kappa_policy, 3; c the entropy coefficient, 0.01). Discrete actions: the policy outputs logits.
+// Continuous: it outputs [mean, pre_std] per dimension, std = softplus(pre_std) as the authors'.
+template <class T>
+class StreamAcEngine {
+ public:
+  StreamAcEngine(MlpSpec policy, MlpSpec value, bool discrete)
+      : policy_(std::move(policy)), value_(std::move(value)), discrete_(discrete),
+        policy_grads_(std::size_t(policy_.num_params())), value_grads_(std::size_t(value_.num_params())) {
+    TURBORL_CHECK(value_.out_features() == 1, "a value network has one output, got ", value_.out_features());
+    TURBORL_CHECK(policy_.in_features() == value_.in_features(), "policy and value inputs differ: ",
+                  policy_.in_features(), " vs ", value_.in_features());
+    TURBORL_CHECK(discrete_ || policy_.out_features() % 2 == 0,
+                  "a continuous policy outputs [mean, pre_std]: an even count, got ", policy_.out_features());
+  }
+
+  std::ptrdiff_t policy_params() const { return policy_.num_params(); }
+  std::ptrdiff_t value_params() const { return value_.num_params(); }
+  int obs_dim() const { return policy_.in_features(); }
+  int action_dim() const { return discrete_ ? 1 : policy_.out_features() / 2; }
+  int num_actions() const { return discrete_ ? policy_.out_features() : 0; }
+  bool discrete() const { return discrete_; }
+
+  // Samples an action for one observation from the stream (seed, counter): discrete: the index as
+  // action[0]; continuous: mean + std * noise per dimension.
+  void act(const T* policy, const T* obs, uint64_t seed, uint64_t counter, T* action) {
+    const T* out = policy_.forward(policy, obs, obs_dim(), 1);
+    CounterRng rng(seed, uint32_t(counter), uint32_t(counter >> 32), kStreamPolicyPurpose);
+    if (discrete_) {
+      const int n = num_actions();
+      const T top = *std::max_element(out, out + n);
+      double total = 0;
+      for (int j = 0; j < n; ++j) total += std::exp(double(out[j] - top));
+      const double u = rng.uniform() * total;
+      double cumulative = 0;
+      int choice = n - 1;
+      for (int j = 0; j < n; ++j) {
+        cumulative += std::exp(double(out[j] - top));
+        if (u < cumulative) {
+          choice = j;
+          break;
+        }
+      }
+      action[0] = T(choice);
+      return;
+    }
+    for (int j = 0; j < action_dim(); ++j) {
+      const double u1 = 1.0 - rng.uniform(), u2 = rng.uniform();
+      const double noise = std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
+      action[j] = out[j] + softplus(out[action_dim() + j]) * T(noise);
+    }
+  }
+
+  // Returns delta.
+  double step(T* policy, T* value, T* policy_traces, T* value_traces, const T* obs, const T* action, double reward,
+              const T* next_obs, bool terminated, bool reset, double gamma, double entropy_coef,
+              const ObgdOptions& policy_options, const ObgdOptions& value_options) {
+    const double next_value = terminated ? 0.0 : double(value_.forward(value, next_obs, obs_dim(), 1)[0]);
+    const double v = double(value_.forward(value, obs, obs_dim(), 1)[0]);
+    const double delta = reward + gamma * next_value - v;
+    value_.output_grad(1)[0] = T(1);
+    std::fill(value_grads_.data(), value_grads_.data() + value_params(), T(0));
+    value_.backward(value, obs, obs_dim(), 1, value_grads_.data());
+
+    const T* out = policy_.forward(policy, obs, obs_dim(), 1);
+    T* d_out = policy_.output_grad(1);
+    const T c = T(entropy_coef * (delta > 0 ? 1.0 : (delta < 0 ? -1.0 : 0.0)));  // c * sign(delta)
+    if (discrete_) {  // d/dz [log pi(a) + c H] = onehot(a) - p - c p (log p + H)
+      const int n = num_actions(), a = int(action[0]);
+      const T top = *std::max_element(out, out + n);
+      T total = 0;
+      for (int j = 0; j < n; ++j) total += std::exp(out[j] - top);
+      const T lse = top + std::log(total);
+      T entropy = 0;
+      for (int j = 0; j < n; ++j) entropy -= std::exp(out[j] - lse) * (out[j] - lse);
+      for (int j = 0; j < n; ++j) {
+        const T log_p = out[j] - lse, p = std::exp(log_p);
+        d_out[j] = (j == a ? T(1) : T(0)) - p - c * p * (log_p + entropy);
+      }
+    } else {  // per dimension: d log N / d mean, and through std = softplus(pre_std) with d H / d std = 1 / std
+      for (int j = 0; j < action_dim(); ++j) {
+        const T mean = out[j], pre_std = out[action_dim() + j], std = softplus(pre_std);
+        const T diff = action[j] - mean;
+        d_out[j] = diff / (std * std);
+        const T d_std = diff * diff / (std * std * std) - T(1) / std + c / std;
+        d_out[action_dim() + j] = d_std * T(1) / (T(1) + std::exp(-pre_std));  // softplus' = sigmoid
+      }
+    }
+    std::fill(policy_grads_.data(), policy_grads_.data() + policy_params(), T(0));
+    policy_.backward(policy, obs, obs_dim(), 1, policy_grads_.data());
+    obgd_step(value, value_grads_.data(), value_traces, static_cast<T*>(nullptr), 1, value_params(), delta, reset,
+              value_options);
+    obgd_step(policy, policy_grads_.data(), policy_traces, static_cast<T*>(nullptr), 1, policy_params(), delta, reset,
+              policy_options);
+    return delta;
+  }
+
+ private:
+  static constexpr uint32_t kStreamPolicyPurpose = 4;  // distinct from the env, replay and PPO streams
+  static T softplus(T x) { return x > T(20) ? x : std::log1p(std::exp(x)); }
+
+  Mlp<T> policy_, value_;
+  bool discrete_;
+  AlignedArray<T> policy_grads_, value_grads_;
 };
 
 }  // namespace turborl::nn
