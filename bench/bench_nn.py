@@ -8,10 +8,10 @@ Per-update latency on the sizes the training issues use, all in one run, with th
   torch = the same step written as turborl's torch backend does it.
 - DQN gradient step (4-256-256-2, batch 64 and 256): double-Q targets from a target network,
   Huber loss, backward, clipping, Adam: native = DqnEngine.update, torch = the same in torch.
-- TD3 update (CleanRL's td3_continuous_action.py) at "Learning to Fly" sizes (actor 146-64-64-4;
-  the engine's critics see obs + action, 150 inputs, where L2F's asymmetric critic sees 28 + 4)
-  and Pendulum sizes (256-256), batch 256: the critic-only update and the update with the delayed
-  actor step and target updates. native = Td3Engine.update.
+- TD3 update (CleanRL's td3_continuous_action.py) at "Learning to Fly" sizes (actor 146-64-64-4,
+  asymmetric critics on the 28-value true state + 4 actions) and Pendulum sizes (256-256), batch
+  256: the critic-only update and the update with the delayed actor step and target updates.
+  native = Td3Engine.update.
 - a streaming update: Stream TD(lambda) on one transition (two forward passes, backward, ObGD's
   traces, bound and step; LayerNorm + LeakyReLU, 4-128-128-1): native = StreamTdEngine.step,
   torch = the authors' ObGD in torch.
@@ -172,10 +172,12 @@ def dqn_row(batch: int, compile_torch: bool):
 
 # ---- TD3 update: twin critics with target-policy smoothing; the delayed actor step and targets ----
 
-def td3_rows(obs_dim: int, action_dim: int, hidden: tuple[int, ...], batch: int, label: str, compile_torch: bool):
+def td3_rows(obs_dim: int, action_dim: int, hidden: tuple[int, ...], batch: int, label: str, compile_torch: bool,
+             critic_obs_dim: int | None = None):
     torch.manual_seed(0)
+    c_dim = critic_obs_dim or obs_dim
     actor = nn.Sequential(*MLP(obs_dim, action_dim, hidden, "relu", orthogonal=False), nn.Tanh())
-    critics = [MLP(obs_dim + action_dim, 1, hidden, "relu", orthogonal=False) for _ in range(2)]
+    critics = [MLP(c_dim + action_dim, 1, hidden, "relu", orthogonal=False) for _ in range(2)]
     target_actor, target_critics = copy.deepcopy(actor), [copy.deepcopy(c) for c in critics]
     actor_optimizer = torch.optim.Adam(actor.parameters(), lr=3e-4)
     critic_optimizer = torch.optim.Adam([p for c in critics for p in c.parameters()], lr=1e-3)
@@ -183,28 +185,33 @@ def td3_rows(obs_dim: int, action_dim: int, hidden: tuple[int, ...], batch: int,
     arrays = dict(obs=rng.normal(size=(batch, obs_dim)), actions=rng.uniform(-1, 1, (batch, action_dim)),
                   rewards=rng.normal(size=batch), discounts=np.full(batch, 0.99), next_obs=rng.normal(size=(batch, obs_dim)),
                   noise=rng.normal(size=(batch, action_dim)))
+    if critic_obs_dim is not None:
+        arrays.update(critic_obs=rng.normal(size=(batch, c_dim)), next_critic_obs=rng.normal(size=(batch, c_dim)))
     arrays = {key: value.astype(np.float32) for key, value in arrays.items()}
     t = {key: torch.from_numpy(value) for key, value in arrays.items()}
+    critic_obs = t.get("critic_obs", t["obs"])
+    next_critic_obs = t.get("next_critic_obs", t["next_obs"])
 
-    def critic_loss_fn(obs, actions, rewards, discounts, next_obs, noise):
+    def critic_loss_fn(critic_obs, actions, rewards, discounts, next_obs, next_critic_obs, noise):
         with torch.no_grad():
             next_actions = (target_actor(next_obs) + (0.2 * noise).clamp(-0.5, 0.5)).clamp(-1, 1)
-            next_input = torch.cat([next_obs, next_actions], 1)
+            next_input = torch.cat([next_critic_obs, next_actions], 1)
             y = rewards + discounts * torch.min(target_critics[0](next_input), target_critics[1](next_input)).view(-1)
-        q_input = torch.cat([obs, actions], 1)
+        q_input = torch.cat([critic_obs, actions], 1)
         return sum(((c(q_input).view(-1) - y) ** 2).mean() for c in critics)
 
-    def actor_loss_fn(obs):
-        return -critics[0](torch.cat([obs, actor(obs)], 1)).mean()
+    def actor_loss_fn(obs, critic_obs):
+        return -critics[0](torch.cat([critic_obs, actor(obs)], 1)).mean()
 
     def step(critic_fn, actor_fn, with_actor):
         def run():
-            loss = critic_fn(t["obs"], t["actions"], t["rewards"], t["discounts"], t["next_obs"], t["noise"])
+            loss = critic_fn(critic_obs, t["actions"], t["rewards"], t["discounts"], t["next_obs"], next_critic_obs,
+                             t["noise"])
             critic_optimizer.zero_grad(set_to_none=True)
             loss.backward()
             critic_optimizer.step()
             if with_actor:
-                actor_loss = actor_fn(t["obs"])
+                actor_loss = actor_fn(t["obs"], critic_obs)
                 actor_optimizer.zero_grad(set_to_none=True)
                 actor_loss.backward()
                 actor_optimizer.step()
@@ -214,7 +221,7 @@ def td3_rows(obs_dim: int, action_dim: int, hidden: tuple[int, ...], batch: int,
         return run
 
     compiled_fns = (torch.compile(critic_loss_fn), torch.compile(actor_loss_fn)) if compile_torch else None
-    engine = native.Td3Engine32([obs_dim, *hidden, action_dim], [obs_dim + action_dim, *hidden, 1], "relu")
+    engine = native.Td3Engine32([obs_dim, *hidden, action_dim], [c_dim + action_dim, *hidden, 1], "relu")
     flat = {"actor": engine_parameters(actor[:-1]), "critic": engine_parameters(*critics),
             "target_actor": engine_parameters(actor[:-1]), "target_critic": engine_parameters(*critics)}
     moments = {name: np.zeros_like(flat["actor"]) for name in ("actor_grads", "actor_exp_avg", "actor_exp_avg_sq")}
@@ -455,7 +462,8 @@ def main() -> None:
     rows = ppo_rows(compile_torch)
     rows.append(dqn_row(64, compile_torch))
     rows.append(dqn_row(256, compile_torch))
-    rows += td3_rows(146, 4, (64, 64), 256, "L2F sizes (actor 146-64-64-4, critics 150-64-64-1)", compile_torch)
+    rows += td3_rows(146, 4, (64, 64), 256, "L2F sizes (actor 146-64-64-4, asymmetric critics 28+4-64-64-1)",
+                     compile_torch, critic_obs_dim=28)
     rows += td3_rows(3, 1, (256, 256), 256, "Pendulum sizes (256-256)", compile_torch)
     rows.append(sac_row(3, 1, (256, 256), 256, compile_torch))
     rows.append(stream_row())

@@ -621,8 +621,8 @@ def test_backend_choice_is_checked():
 def test_native_td3_engine_rejects_bad_input():
     from turborl._core import nn as native
 
-    with pytest.raises(ValueError, match=r"the critic takes obs \+ action = 5 inputs, got 4"):
-        native.Td3Engine32([3, 8, 2], [4, 8, 1], "relu")
+    with pytest.raises(ValueError, match=r"the critic takes critic obs \+ action: more than 2 inputs, got 2"):
+        native.Td3Engine32([3, 8, 2], [2, 8, 1], "relu")
     with pytest.raises(ValueError, match=r"a TD3 critic has one output, got 2"):
         native.Td3Engine32([3, 8, 2], [5, 8, 2], "relu")
     engine = native.Td3Engine32([3, 8, 2], [5, 8, 1], "relu")
@@ -640,6 +640,14 @@ def test_native_td3_engine_rejects_bad_input():
         engine.update(**{**arrays, "target_critic": np.zeros(3, np.float32)}, **batch)
     with pytest.raises(ValueError, match=r"tau must be in \[0, 1\], got 2"):
         engine.update(**arrays, **batch, tau=2.0)
+    with pytest.raises(ValueError, match=r"give both critic_obs and next_critic_obs, or neither"):
+        engine.update(**arrays, **batch, critic_obs=np.zeros((4, 3), np.float32))
+    asymmetric = native.Td3Engine32([3, 8, 2], [9, 8, 1], "relu")
+    c = np.zeros(asymmetric.critic_params, np.float32)
+    arrays.update(critic=c, target_critic=c.copy(), critic_grads=c.copy(), critic_exp_avg=c.copy(),
+                  critic_exp_avg_sq=c.copy())
+    with pytest.raises(ValueError, match=r"the critics see 7 observation values, the actor 3: pass critic_obs"):
+        asymmetric.update(**arrays, **batch)
 
 
 def test_native_obgd_and_stream_td_reject_bad_input():

@@ -499,7 +499,8 @@ void bind_td3(nb::module_& m, const char* name) {
              Out<T> critic_grads, Out<T> actor_exp_avg, Out<T> actor_exp_avg_sq, Out<T> critic_exp_avg,
              Out<T> critic_exp_avg_sq, int64_t actor_step, int64_t critic_step, In<T> obs, In<T> actions,
              In<T> rewards, In<T> discounts, In<T> next_obs, In<T> noise, bool update_actor, double actor_lr,
-             double critic_lr, double policy_noise, double noise_clip, double tau) {
+             double critic_lr, double policy_noise, double noise_clip, double tau, std::optional<In<T>> critic_obs,
+             std::optional<In<T>> next_critic_obs) {
             const std::size_t a = std::size_t(e.actor_params()), c = std::size_t(e.critic_params());
             for (auto [array, label] : {std::pair{&actor, "actor"}, std::pair{&target_actor, "target_actor"},
                                         std::pair{&actor_grads, "actor_grads"}, std::pair{&actor_exp_avg, "actor_exp_avg"},
@@ -520,6 +521,17 @@ void bind_td3(nb::module_& m, const char* name) {
               check_size(*array, batch, label);
               check_finite(*array, label);
             }
+            TURBORL_CHECK(bool(critic_obs) == bool(next_critic_obs), "give both critic_obs and next_critic_obs, or neither");
+            if (critic_obs) {
+              for (auto [array, label] : {std::pair{&*critic_obs, "critic_obs"},
+                                          std::pair{&*next_critic_obs, "next_critic_obs"}}) {
+                check_size(*array, batch * e.critic_obs_dim(), label);
+                check_finite(*array, label);
+              }
+            } else {
+              TURBORL_CHECK(e.critic_obs_dim() == e.obs_dim(), "the critics see ", e.critic_obs_dim(),
+                            " observation values, the actor ", e.obs_dim(), ": pass critic_obs and next_critic_obs");
+            }
             TURBORL_CHECK(tau >= 0 && tau <= 1, "tau must be in [0, 1], got ", tau);
             TURBORL_CHECK(policy_noise >= 0 && noise_clip >= 0, "policy_noise and noise_clip must be >= 0, got ",
                           policy_noise, " and ", noise_clip);
@@ -538,7 +550,8 @@ void bind_td3(nb::module_& m, const char* name) {
                                actor_grads.data(), critic_grads.data(), actor_exp_avg.data(), actor_exp_avg_sq.data(),
                                critic_exp_avg.data(), critic_exp_avg_sq.data(), actor_step, critic_step, obs.data(),
                                actions.data(), rewards.data(), discounts.data(), next_obs.data(), noise.data(),
-                               std::ptrdiff_t(batch), update_actor, o);
+                               std::ptrdiff_t(batch), update_actor, o, critic_obs ? critic_obs->data() : nullptr,
+                               next_critic_obs ? next_critic_obs->data() : nullptr);
             }
             nb::dict out;
             out["critic_loss"] = stats.critic_loss;
@@ -552,7 +565,9 @@ void bind_td3(nb::module_& m, const char* name) {
           "actor_exp_avg"_a, "actor_exp_avg_sq"_a, "critic_exp_avg"_a, "critic_exp_avg_sq"_a, "actor_step"_a,
           "critic_step"_a, "obs"_a, "actions"_a, "rewards"_a, "discounts"_a, "next_obs"_a, "noise"_a,
           "update_actor"_a, "actor_lr"_a, "critic_lr"_a, "policy_noise"_a = 0.2, "noise_clip"_a = 0.5,
-          "tau"_a = 0.005);
+          "tau"_a = 0.005, "critic_obs"_a.none() = nb::none(), "next_critic_obs"_a.none() = nb::none(),
+          "critic_obs / next_critic_obs: the critics' observations [batch, critic obs] when they differ from the "
+          "actor's (an asymmetric critic).");
 }
 
 template <class T>

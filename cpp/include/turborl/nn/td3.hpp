@@ -7,7 +7,9 @@
 // actor ends in tanh); the caller scales them to the env's bounds.
 //
 // Parameters: actor [A] and target actor [A]; critics [2C] (Q1 then Q2) and target critics [2C];
-// one Adam per group, as CleanRL. The smoothing noise comes from the caller (standard normal
+// one Adam per group, as CleanRL. The critics may see other observations than the actor (an
+// asymmetric critic, as "Learning to Fly in Seconds": the actor sees noisy observations and an
+// action history, the critics the true state): critic input = critic obs + action. The smoothing noise comes from the caller (standard normal
 // [batch, action_dim]), so that a test can feed torch the same numbers.
 #include <algorithm>
 #include <cmath>
@@ -38,15 +40,15 @@ class Td3Engine {
   Td3Engine(MlpSpec actor, MlpSpec critic) : actor_(std::move(actor)), critic_(std::move(critic)) {
     TURBORL_CHECK(actor_.spec().output_activation == Activation::kTanh, "the TD3 actor must end in tanh");
     TURBORL_CHECK(critic_.out_features() == 1, "a TD3 critic has one output, got ", critic_.out_features());
-    TURBORL_CHECK(critic_.in_features() == actor_.in_features() + actor_.out_features(),
-                  "the critic takes obs + action = ", actor_.in_features() + actor_.out_features(), " inputs, got ",
-                  critic_.in_features());
+    TURBORL_CHECK(critic_.in_features() > actor_.out_features(), "the critic takes critic obs + action: more than ",
+                  actor_.out_features(), " inputs, got ", critic_.in_features());
   }
 
   std::ptrdiff_t actor_params() const { return actor_.num_params(); }
   std::ptrdiff_t critic_params() const { return 2 * critic_.num_params(); }  // Q1 then Q2
   int obs_dim() const { return actor_.in_features(); }
   int action_dim() const { return actor_.out_features(); }
+  int critic_obs_dim() const { return critic_.in_features() - action_dim(); }
 
   // mu(obs) for n observations into actions [n, action_dim].
   void act(const T* actor, const T* obs, std::ptrdiff_t n, T* actions) {
@@ -60,18 +62,21 @@ class Td3Engine {
   Td3Stats update(T* actor, T* critic, T* target_actor, T* target_critic, T* actor_grads, T* critic_grads,
                   T* actor_exp_avg, T* actor_exp_avg_sq, T* critic_exp_avg, T* critic_exp_avg_sq, int64_t& actor_step,
                   int64_t& critic_step, const T* obs, const T* actions, const T* rewards, const T* discounts,
-                  const T* next_obs, const T* noise, std::ptrdiff_t batch, bool update_actor, const Td3Options& o) {
+                  const T* next_obs, const T* noise, std::ptrdiff_t batch, bool update_actor, const Td3Options& o,
+                  const T* critic_obs = nullptr, const T* next_critic_obs = nullptr) {
     reserve(batch);
-    const int a_dim = action_dim(), o_dim = obs_dim(), width = o_dim + a_dim;
+    const int a_dim = action_dim(), o_dim = obs_dim(), c_dim = critic_obs_dim(), width = c_dim + a_dim;
+    if (critic_obs == nullptr) critic_obs = obs;  // symmetric: the caller checked c_dim == o_dim
+    if (next_critic_obs == nullptr) next_critic_obs = next_obs;
     const std::ptrdiff_t c = critic_.num_params();
     // targets with target-policy smoothing
     const T* next_mu = actor_.forward(target_actor, next_obs, o_dim, batch);
     for (std::ptrdiff_t i = 0; i < batch; ++i) {
       T* row = next_input_.data() + i * width;
-      std::copy(next_obs + i * o_dim, next_obs + (i + 1) * o_dim, row);
+      std::copy(next_critic_obs + i * c_dim, next_critic_obs + (i + 1) * c_dim, row);
       for (int j = 0; j < a_dim; ++j) {
         const T smoothing = std::clamp(T(o.policy_noise) * noise[i * a_dim + j], T(-o.noise_clip), T(o.noise_clip));
-        row[o_dim + j] = std::clamp(next_mu[i * actor_.output_ld() + j] + smoothing, T(-1), T(1));
+        row[c_dim + j] = std::clamp(next_mu[i * actor_.output_ld() + j] + smoothing, T(-1), T(1));
       }
     }
     const T* q1_next = critic_.forward(target_critic, next_input_.data(), width, batch);
@@ -82,8 +87,8 @@ class Td3Engine {
 
     // critics: mean squared error of each, summed (CleanRL's qf1_loss + qf2_loss)
     for (std::ptrdiff_t i = 0; i < batch; ++i) {
-      std::copy(obs + i * o_dim, obs + (i + 1) * o_dim, input_.data() + i * width);
-      std::copy(actions + i * a_dim, actions + (i + 1) * a_dim, input_.data() + i * width + o_dim);
+      std::copy(critic_obs + i * c_dim, critic_obs + (i + 1) * c_dim, input_.data() + i * width);
+      std::copy(actions + i * a_dim, actions + (i + 1) * a_dim, input_.data() + i * width + c_dim);
     }
     std::fill(critic_grads, critic_grads + 2 * c, T(0));
     Td3Stats stats;
@@ -107,7 +112,7 @@ class Td3Engine {
     // actor: minimise -mean Q1(s, mu(s)) through the updated critic
     const T* mu = actor_.forward(actor, obs, o_dim, batch);
     for (std::ptrdiff_t i = 0; i < batch; ++i)
-      std::copy(mu + i * actor_.output_ld(), mu + i * actor_.output_ld() + a_dim, input_.data() + i * width + o_dim);
+      std::copy(mu + i * actor_.output_ld(), mu + i * actor_.output_ld() + a_dim, input_.data() + i * width + c_dim);
     const T* q = critic_.forward(critic, input_.data(), width, batch);
     T* d_q = critic_.output_grad(batch);
     double q_sum = 0;
@@ -120,7 +125,7 @@ class Td3Engine {
     T* d_mu = actor_.output_grad(batch);
     for (std::ptrdiff_t i = 0; i < batch; ++i)
       for (int j = 0; j < a_dim; ++j)
-        d_mu[i * actor_.output_ld() + j] = d_input_[i * critic_.input_ld() + o_dim + j];
+        d_mu[i * actor_.output_ld() + j] = d_input_[i * critic_.input_ld() + c_dim + j];
     std::fill(actor_grads, actor_grads + actor_.num_params(), T(0));
     actor_.backward(actor, obs, o_dim, batch, actor_grads);
     adam_step(actor, actor_grads, actor_exp_avg, actor_exp_avg_sq, actor_.num_params(), ++actor_step, o.actor_adam);
@@ -132,7 +137,7 @@ class Td3Engine {
  private:
   void reserve(std::ptrdiff_t batch) {
     if (batch <= capacity_) return;
-    const std::size_t width = std::size_t(obs_dim() + action_dim());
+    const std::size_t width = std::size_t(critic_.in_features());
     input_ = AlignedArray<T>(std::size_t(batch) * width);
     next_input_ = AlignedArray<T>(std::size_t(batch) * width);
     d_input_ = AlignedArray<T>(std::size_t(batch) * std::size_t(critic_.input_ld()));
