@@ -1,4 +1,5 @@
-"""Torch building blocks for turborl's training algorithms: networks, normalisers, value heads.
+"""Torch building blocks for turborl's training algorithms: networks, normalisers, value heads,
+and (turborl.nn.native) the bridge to the C++ small-network engine that trains them natively.
 
 torch is optional for turborl; this package needs it (``pip install torch==2.13.0`` for the CPU
 build, then ``pip install turborl[train]``).
