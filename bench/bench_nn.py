@@ -63,7 +63,7 @@ def per_call_seconds(work: Callable[[], object], calls_per_work: int = 1, budget
 
 def engine_parameters(*mlps: nn.Sequential) -> np.ndarray:
     """The MLPs' parameters in the engine's layout (copies: torch keeps timing its own modules)."""
-    return flatten_parameters([layer for mlp in mlps for layer in linear_parameters(copy.deepcopy(mlp))]).numpy()
+    return flatten_parameters(linear_parameters(*copy.deepcopy(mlps))).numpy()
 
 
 # ---- PPO minibatch update --------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import pytest
 torch = pytest.importorskip("torch")
 from torch import nn  # noqa: E402
 
+from helpers.transitions import random_transitions  # noqa: E402
 from turborl._core import nn as native  # noqa: E402
 from turborl.nn import MLP  # noqa: E402
 from turborl.nn.native import flatten_parameters, linear_parameters  # noqa: E402
@@ -83,8 +84,8 @@ def test_sac_steps_equal_sb3_style_torch_reference(dtype, tolerance):
 
     copies = copy.deepcopy((actor, critics, targets))
     engine_actor = flatten_parameters(linear_parameters(copies[0])).numpy()
-    engine_critic = flatten_parameters([l for c in copies[1] for l in linear_parameters(c)]).numpy()
-    engine_target = flatten_parameters([l for c in copies[2] for l in linear_parameters(c)]).numpy()
+    engine_critic = flatten_parameters(linear_parameters(*copies[1])).numpy()
+    engine_target = flatten_parameters(linear_parameters(*copies[2])).numpy()
     engine = (native.SacEngine64 if dtype == torch.float64 else native.SacEngine32)(
         [OBS, *HIDDEN, 2 * ACT], [OBS + ACT, *HIDDEN, 1], "relu")
     np_dtype = engine_actor.dtype
@@ -96,11 +97,7 @@ def test_sac_steps_equal_sb3_style_torch_reference(dtype, tolerance):
     step = 0
     generator = torch.Generator().manual_seed(2)
     for _ in range(3):
-        batch = (torch.randn(BATCH, OBS, generator=generator, dtype=dtype),
-                 torch.rand(BATCH, ACT, generator=generator, dtype=dtype) * 2 - 1,
-                 torch.randn(BATCH, generator=generator, dtype=dtype),
-                 0.99 * (torch.rand(BATCH, generator=generator, dtype=dtype) > 0.1).to(dtype),
-                 torch.randn(BATCH, OBS, generator=generator, dtype=dtype))
+        batch = random_transitions(generator, BATCH, OBS, ACT, dtype)
         eps, eps_next = (torch.randn(BATCH, ACT, generator=generator, dtype=dtype) for _ in range(2))
         critic_loss, actor_loss, alpha = reference_step(actor, critics, targets, log_alpha, optimizers, batch, eps,
                                                         eps_next)

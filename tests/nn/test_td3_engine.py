@@ -10,6 +10,7 @@ import pytest
 torch = pytest.importorskip("torch")
 from torch import nn  # noqa: E402
 
+from helpers.transitions import random_transitions  # noqa: E402
 from turborl._core import nn as native  # noqa: E402
 from turborl.nn import MLP  # noqa: E402
 from turborl.nn.native import flatten_parameters, linear_parameters  # noqa: E402
@@ -66,9 +67,9 @@ def test_td3_updates_equal_torch_reference(dtype, tolerance, critic_obs_dim):
     # the engine's copies, in its layout
     copies = copy.deepcopy((actor, critics, targets))
     engine_actor = flatten_parameters(linear_parameters(copies[0][:-1])).numpy()
-    engine_critic = flatten_parameters([l for c in copies[1] for l in linear_parameters(c)]).numpy()
+    engine_critic = flatten_parameters(linear_parameters(*copies[1])).numpy()
     engine_target_actor = flatten_parameters(linear_parameters(copies[2][0][:-1])).numpy()
-    engine_target_critic = flatten_parameters([l for c in copies[2][1] for l in linear_parameters(c)]).numpy()
+    engine_target_critic = flatten_parameters(linear_parameters(*copies[2][1])).numpy()
     engine = (native.Td3Engine64 if dtype == torch.float64 else native.Td3Engine32)(
         [OBS, *HIDDEN, ACT], [c_dim + ACT, *HIDDEN, 1], "relu")
     assert engine.actor_params == engine_actor.size and engine.critic_params == engine_critic.size
@@ -79,11 +80,7 @@ def test_td3_updates_equal_torch_reference(dtype, tolerance, critic_obs_dim):
 
     generator = torch.Generator().manual_seed(1)
     for update in range(3):
-        batch = (torch.randn(BATCH, OBS, generator=generator, dtype=dtype),
-                 torch.rand(BATCH, ACT, generator=generator, dtype=dtype) * 2 - 1,
-                 torch.randn(BATCH, generator=generator, dtype=dtype),
-                 0.99 * (torch.rand(BATCH, generator=generator, dtype=dtype) > 0.1).to(dtype),
-                 torch.randn(BATCH, OBS, generator=generator, dtype=dtype))
+        batch = random_transitions(generator, BATCH, OBS, ACT, dtype)
         if critic_obs_dim is None:
             batch += (batch[0], batch[4])
         else:

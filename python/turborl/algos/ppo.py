@@ -21,7 +21,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from pathlib import Path
-from typing import Any, ClassVar, Optional
+from typing import Any, Callable, ClassVar, Optional
 
 import numpy as np
 import torch
@@ -201,24 +201,34 @@ class PPO(Algorithm):
                 action, log_prob = self.agent.sample(obs_tensor)
                 b["obs"][t], b["actions"][t], b["log_probs"][t] = obs_tensor, action, log_prob
                 b["values"][t] = self.agent.value(obs_tensor)
-                env_action = action.numpy()
-                if not self.agent.discrete:
-                    env_action = np.clip(env_action, self.action_space.low, self.action_space.high)
-                self.obs, reward, terminated, truncated, info = self.envs.step(env_action)
-                self.global_step += config.num_envs
-                self.log.episodes(info)
-                done = terminated | truncated
-                if self.reward_normalizer is not None:
-                    reward = self.reward_normalizer(reward, done)
-                reward = torch.as_tensor(reward, dtype=torch.float32)
-                cut_short = truncated & ~terminated
-                if cut_short.any():  # bootstrap from the true final observation
-                    final_obs = self._normalize(np.asarray(info["final_obs"])[cut_short], update=False)
-                    reward[torch.from_numpy(cut_short)] += config.gamma * self.agent.value(torch.from_numpy(final_obs))
-                b["rewards"][t], b["dones"][t] = reward, torch.from_numpy(done)
-                self._normalized_obs = self._normalize(self.obs, update=True)
+                reward, done = self._step_envs(action.numpy(),
+                                               lambda obs: self.agent.value(torch.from_numpy(obs)).numpy())
+                b["rewards"][t], b["dones"][t] = torch.from_numpy(reward), torch.from_numpy(done)
             last_values = self.agent.value(torch.from_numpy(self._normalized_obs))
             return gae(b["rewards"], b["values"], b["dones"], last_values, config.gamma, config.gae_lambda)
+
+    def _step_envs(self, action: np.ndarray,
+                   value: Callable[[np.ndarray], np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """Steps the envs with the policy's action (clipped to a Box's bounds) and returns
+        ``(reward, done)``: the reward normalised if configured, as float32, plus
+        ``gamma * value(final obs)`` where an episode was truncated (the true final observation);
+        advances the step count, the episode log and the normalised observations."""
+        config: PPOConfig = self.config
+        if not self.agent.discrete:
+            action = np.clip(action, self.action_space.low, self.action_space.high)
+        self.obs, reward, terminated, truncated, info = self.envs.step(action)
+        self.global_step += config.num_envs
+        self.log.episodes(info)
+        done = terminated | truncated
+        if self.reward_normalizer is not None:
+            reward = self.reward_normalizer(reward, done)
+        reward = np.array(reward, dtype=np.float32)  # a copy: the bootstrap below writes into it
+        cut_short = truncated & ~terminated
+        if cut_short.any():  # bootstrap from the true final observation
+            final_obs = self._normalize(np.asarray(info["final_obs"])[cut_short], update=False)
+            reward[cut_short] += np.float32(config.gamma) * value(final_obs)
+        self._normalized_obs = self._normalize(self.obs, update=True)
+        return reward, np.asarray(done)
 
     def _collect_native(self) -> tuple[torch.Tensor, torch.Tensor]:
         """``_collect`` with acting, values and GAE in the engine; writes the same buffers."""
@@ -230,21 +240,7 @@ class PPO(Algorithm):
             b["obs"][t] = obs
             action = engine.act(obs, config.seed, self.global_step, b["log_probs"][t], b["values"][t])
             b["actions"][t] = action
-            env_action = action if self.agent.discrete else np.clip(action, self.action_space.low,
-                                                                    self.action_space.high)
-            self.obs, reward, terminated, truncated, info = self.envs.step(env_action)
-            self.global_step += config.num_envs
-            self.log.episodes(info)
-            done = terminated | truncated
-            if self.reward_normalizer is not None:
-                reward = self.reward_normalizer(reward, done)
-            b["rewards"][t] = reward
-            cut_short = truncated & ~terminated
-            if cut_short.any():  # bootstrap from the true final observation
-                final_obs = self._normalize(np.asarray(info["final_obs"])[cut_short], update=False)
-                b["rewards"][t][cut_short] += np.float32(config.gamma) * engine.value(final_obs)
-            b["dones"][t] = done
-            self._normalized_obs = self._normalize(self.obs, update=True)
+            b["rewards"][t], b["dones"][t] = self._step_envs(action, engine.value)
         last_values = engine.value(self._normalized_obs)
         return engine.gae(b["rewards"], b["values"], b["dones"], last_values, config.gamma, config.gae_lambda)
 
@@ -338,7 +334,7 @@ class NativeActorCritic:
         critic_sizes, critic_activation = mlp_layout(agent.critic)
         if critic_activation != activation:
             raise ValueError(f"actor and critic activations differ: {activation} vs {critic_activation}")
-        layout: list[Any] = linear_parameters(agent.actor) + linear_parameters(agent.critic)
+        layout: list[Any] = linear_parameters(agent.actor, agent.critic)
         if not agent.discrete:
             layout.append((agent, "log_std"))
         self.flat = flatten_parameters(layout)

@@ -114,9 +114,10 @@ def flatten_parameters(parts: Sequence[Part]) -> torch.Tensor:
     return flat
 
 
-def linear_parameters(mlp: nn.Sequential) -> list[nn.Linear]:
-    """An MLP's Linear layers, the parts :func:`flatten_parameters` takes."""
-    return [layer for layer in mlp if isinstance(layer, nn.Linear)]
+def linear_parameters(*mlps: nn.Sequential) -> list[nn.Linear]:
+    """The MLPs' Linear layers in order, the parts :func:`flatten_parameters` takes (several MLPs
+    share one buffer: twin critics, an actor and its critic)."""
+    return [layer for mlp in mlps for layer in mlp if isinstance(layer, nn.Linear)]
 
 
 def views_like(array: np.ndarray, flat: torch.Tensor, parameters: Iterable[torch.Tensor]) -> list[torch.Tensor]:
