@@ -12,6 +12,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <tuple>
@@ -52,6 +53,21 @@ void check_finite(const In<T>& a, const char* name) {
     TURBORL_CHECK(std::isfinite(a.data()[i]), name, " holds a non-finite value (", a.data()[i], ") at flat index ", i);
 }
 
+// Every array must hold `expected` values.
+template <class Array>
+void check_sizes(std::initializer_list<std::pair<const Array*, const char*>> arrays, std::size_t expected) {
+  for (const auto& [array, name] : arrays) check_size(*array, expected, name);
+}
+
+// Every input must hold `expected` values, all finite.
+template <class T>
+void check_inputs(std::initializer_list<std::pair<const In<T>*, const char*>> arrays, std::size_t expected) {
+  for (const auto& [array, name] : arrays) {
+    check_size(*array, expected, name);
+    check_finite(*array, name);
+  }
+}
+
 template <class T>
 nb::ndarray<nb::numpy, T> new_array(std::vector<std::size_t> shape) {
   std::size_t count = 1;
@@ -89,6 +105,32 @@ std::size_t rows_of(const In<T>& x, int features, const char* name) {
   TURBORL_CHECK(x.shape(0) >= 1, name, " must hold at least one row");
   check_finite(x, name);
   return x.shape(0);
+}
+
+// Rows of a batch of observations, which the next observations must match.
+template <class T>
+std::size_t transition_rows(const In<T>& obs, const In<T>& next_obs, int features) {
+  const std::size_t batch = rows_of(obs, features, "obs");
+  TURBORL_CHECK(rows_of(next_obs, features, "next_obs") == batch, "next_obs must have ", batch, " rows");
+  return batch;
+}
+
+// One transition of a single-observation streaming step.
+template <class T>
+void check_transition(int obs_dim, const In<T>& obs, const In<T>& next_obs, double reward, double gamma) {
+  check_inputs<T>({{&obs, "obs"}, {&next_obs, "next_obs"}}, std::size_t(obs_dim));
+  TURBORL_CHECK(std::isfinite(reward), "reward must be finite, got ", reward);
+  TURBORL_CHECK(gamma >= 0 && gamma <= 1, "gamma must be in [0, 1], got ", gamma);
+}
+
+// ObGD's state for `n` parameters: traces like the parameters, the second moment when adaptive.
+template <class T>
+void check_obgd_state(std::size_t n, const Out<T>& params, const Out<T>& traces,
+                      const std::optional<Out<T>>& second_moment, bool adaptive, int64_t step) {
+  check_sizes<Out<T>>({{&params, "params"}, {&traces, "traces"}}, n);
+  TURBORL_CHECK(!adaptive || second_moment, "adaptive ObGD needs second_moment");
+  if (second_moment) check_size(*second_moment, n, "second_moment");
+  TURBORL_CHECK(step >= 1, "step must be >= 1, got ", step);
 }
 
 template <class T>
@@ -208,8 +250,7 @@ void bind_ppo(nb::module_& m, const char* name) {
          Out<T> returns) {
         TURBORL_CHECK(rewards.ndim() == 2, "rewards must have shape [steps, envs], got ndim ", rewards.ndim());
         const std::size_t steps = rewards.shape(0), envs = rewards.shape(1);
-        for (auto [array, label] : {std::pair{&values, "values"}, std::pair{&dones, "dones"}})
-          check_size(*array, steps * envs, label);
+        check_sizes<In<T>>({{&values, "values"}, {&dones, "dones"}}, steps * envs);
         check_size(last_values, envs, "last_values");
         check_size(advantages, steps * envs, "advantages");
         check_size(returns, steps * envs, "returns");
@@ -265,18 +306,12 @@ void bind_ppo(nb::module_& m, const char* name) {
              double lr, double eps, double clip, double ent_coef, double vf_coef, double max_grad_norm, bool norm_adv,
              bool clip_vloss, double target_kl) {
             const std::size_t p = std::size_t(e.num_params());
-            check_size(params, p, "params");
-            check_size(grads, p, "grads");
-            check_size(exp_avg, p, "exp_avg");
-            check_size(exp_avg_sq, p, "exp_avg_sq");
+            check_sizes<Out<T>>({{&params, "params"}, {&grads, "grads"}, {&exp_avg, "exp_avg"},
+                                 {&exp_avg_sq, "exp_avg_sq"}}, p);
             const std::size_t batch = rows_of(obs, e.obs_dim(), "obs");
             check_size(actions, batch * (e.discrete() ? 1 : e.action_dim()), "actions");
-            for (auto [array, label] : {std::pair{&old_log_probs, "old_log_probs"}, std::pair{&old_values, "old_values"},
-                                        std::pair{&advantages, "advantages"}, std::pair{&returns, "returns"}})
-            {
-              check_size(*array, batch, label);
-              check_finite(*array, label);
-            }
+            check_inputs<T>({{&old_log_probs, "old_log_probs"}, {&old_values, "old_values"},
+                             {&advantages, "advantages"}, {&returns, "returns"}}, batch);
             TURBORL_CHECK(order.shape(1) == batch, "order must have shape [epochs, ", batch, "], got [",
                           order.shape(0), ", ", order.shape(1), "]");
             for (std::size_t i = 0; i < order.size(); ++i)
@@ -327,11 +362,8 @@ template <class T>
 void check_parameters(const nn::DqnEngine<T>& e, const Out<T>& params, const In<T>& target_params, const Out<T>& grads,
                       const Out<T>& exp_avg, const Out<T>& exp_avg_sq) {
   const std::size_t p = std::size_t(e.num_params());
-  check_size(params, p, "params");
+  check_sizes<Out<T>>({{&params, "params"}, {&grads, "grads"}, {&exp_avg, "exp_avg"}, {&exp_avg_sq, "exp_avg_sq"}}, p);
   check_size(target_params, p, "target_params");
-  check_size(grads, p, "grads");
-  check_size(exp_avg, p, "exp_avg");
-  check_size(exp_avg_sq, p, "exp_avg_sq");
 }
 
 nn::DqnOptions dqn_options(double lr, double eps, double max_grad_norm, bool double_q, bool huber) {
@@ -397,20 +429,13 @@ void bind_dqn(nb::module_& m, const char* name) {
             nn::DqnEngine<T>& e = t.engine;
             check_parameters(e, params, target_params, grads, exp_avg, exp_avg_sq);
             TURBORL_CHECK(step >= 1, "step must be >= 1 (the step number after this update), got ", step);
-            const std::size_t batch = rows_of(obs, e.obs_dim(), "obs");
-            TURBORL_CHECK(rows_of(next_obs, e.obs_dim(), "next_obs") == batch, "next_obs must have ", batch, " rows");
+            const std::size_t batch = transition_rows(obs, next_obs, e.obs_dim());
             check_size(actions, batch, "actions");
             for (std::size_t i = 0; i < batch; ++i)
               TURBORL_CHECK(actions.data()[i] >= 0 && actions.data()[i] < e.num_actions(),
                             "actions must be in [0, ", e.num_actions(), "), got ", actions.data()[i]);
-            for (auto [array, label] : {std::pair{&rewards, "rewards"}, std::pair{&discounts, "discounts"}}) {
-              check_size(*array, batch, label);
-              check_finite(*array, label);
-            }
-            if (weights) {
-              check_size(*weights, batch, "weights");
-              check_finite(*weights, "weights");
-            }
+            check_inputs<T>({{&rewards, "rewards"}, {&discounts, "discounts"}}, batch);
+            if (weights) check_inputs<T>({{&*weights, "weights"}}, batch);
             check_size(td_errors, batch, "td_errors");
             const nn::DqnOptions o = dqn_options(lr, eps, max_grad_norm, double_q, huber);
             nn::DqnStats stats;
@@ -502,32 +527,18 @@ void bind_td3(nb::module_& m, const char* name) {
              double critic_lr, double policy_noise, double noise_clip, double tau, std::optional<In<T>> critic_obs,
              std::optional<In<T>> next_critic_obs) {
             const std::size_t a = std::size_t(e.actor_params()), c = std::size_t(e.critic_params());
-            for (auto [array, label] : {std::pair{&actor, "actor"}, std::pair{&target_actor, "target_actor"},
-                                        std::pair{&actor_grads, "actor_grads"}, std::pair{&actor_exp_avg, "actor_exp_avg"},
-                                        std::pair{&actor_exp_avg_sq, "actor_exp_avg_sq"}})
-              check_size(*array, a, label);
-            for (auto [array, label] : {std::pair{&critic, "critic"}, std::pair{&target_critic, "target_critic"},
-                                        std::pair{&critic_grads, "critic_grads"},
-                                        std::pair{&critic_exp_avg, "critic_exp_avg"},
-                                        std::pair{&critic_exp_avg_sq, "critic_exp_avg_sq"}})
-              check_size(*array, c, label);
-            const std::size_t batch = rows_of(obs, e.obs_dim(), "obs");
-            TURBORL_CHECK(rows_of(next_obs, e.obs_dim(), "next_obs") == batch, "next_obs must have ", batch, " rows");
-            for (auto [array, label] : {std::pair{&actions, "actions"}, std::pair{&noise, "noise"}}) {
-              check_size(*array, batch * e.action_dim(), label);
-              check_finite(*array, label);
-            }
-            for (auto [array, label] : {std::pair{&rewards, "rewards"}, std::pair{&discounts, "discounts"}}) {
-              check_size(*array, batch, label);
-              check_finite(*array, label);
-            }
+            check_sizes<Out<T>>({{&actor, "actor"}, {&target_actor, "target_actor"}, {&actor_grads, "actor_grads"},
+                                 {&actor_exp_avg, "actor_exp_avg"}, {&actor_exp_avg_sq, "actor_exp_avg_sq"}}, a);
+            check_sizes<Out<T>>({{&critic, "critic"}, {&target_critic, "target_critic"},
+                                 {&critic_grads, "critic_grads"}, {&critic_exp_avg, "critic_exp_avg"},
+                                 {&critic_exp_avg_sq, "critic_exp_avg_sq"}}, c);
+            const std::size_t batch = transition_rows(obs, next_obs, e.obs_dim());
+            check_inputs<T>({{&actions, "actions"}, {&noise, "noise"}}, batch * e.action_dim());
+            check_inputs<T>({{&rewards, "rewards"}, {&discounts, "discounts"}}, batch);
             TURBORL_CHECK(bool(critic_obs) == bool(next_critic_obs), "give both critic_obs and next_critic_obs, or neither");
             if (critic_obs) {
-              for (auto [array, label] : {std::pair{&*critic_obs, "critic_obs"},
-                                          std::pair{&*next_critic_obs, "next_critic_obs"}}) {
-                check_size(*array, batch * e.critic_obs_dim(), label);
-                check_finite(*array, label);
-              }
+              check_inputs<T>({{&*critic_obs, "critic_obs"}, {&*next_critic_obs, "next_critic_obs"}},
+                              batch * e.critic_obs_dim());
             } else {
               TURBORL_CHECK(e.critic_obs_dim() == e.obs_dim(), "the critics see ", e.critic_obs_dim(),
                             " observation values, the actor ", e.obs_dim(), ": pass critic_obs and next_critic_obs");
@@ -607,29 +618,16 @@ void bind_sac(nb::module_& m, const char* name) {
              double actor_lr, double critic_lr, double alpha_lr, double tau, std::optional<double> target_entropy,
              bool autotune) {
             const std::size_t a = std::size_t(e.actor_params()), c = std::size_t(e.critic_params());
-            for (auto [array, label] : {std::pair{&actor, "actor"}, std::pair{&actor_grads, "actor_grads"},
-                                        std::pair{&actor_exp_avg, "actor_exp_avg"},
-                                        std::pair{&actor_exp_avg_sq, "actor_exp_avg_sq"}})
-              check_size(*array, a, label);
-            for (auto [array, label] : {std::pair{&critic, "critic"}, std::pair{&target_critic, "target_critic"},
-                                        std::pair{&critic_grads, "critic_grads"},
-                                        std::pair{&critic_exp_avg, "critic_exp_avg"},
-                                        std::pair{&critic_exp_avg_sq, "critic_exp_avg_sq"}})
-              check_size(*array, c, label);
-            for (auto [array, label] : {std::pair{&log_alpha, "log_alpha"}, std::pair{&alpha_exp_avg, "alpha_exp_avg"},
-                                        std::pair{&alpha_exp_avg_sq, "alpha_exp_avg_sq"}})
-              check_size(*array, 1, label);
-            const std::size_t batch = rows_of(obs, e.obs_dim(), "obs");
-            TURBORL_CHECK(rows_of(next_obs, e.obs_dim(), "next_obs") == batch, "next_obs must have ", batch, " rows");
-            for (auto [array, label] : {std::pair{&actions, "actions"}, std::pair{&eps, "eps"},
-                                        std::pair{&eps_next, "eps_next"}}) {
-              check_size(*array, batch * e.action_dim(), label);
-              check_finite(*array, label);
-            }
-            for (auto [array, label] : {std::pair{&rewards, "rewards"}, std::pair{&discounts, "discounts"}}) {
-              check_size(*array, batch, label);
-              check_finite(*array, label);
-            }
+            check_sizes<Out<T>>({{&actor, "actor"}, {&actor_grads, "actor_grads"}, {&actor_exp_avg, "actor_exp_avg"},
+                                 {&actor_exp_avg_sq, "actor_exp_avg_sq"}}, a);
+            check_sizes<Out<T>>({{&critic, "critic"}, {&target_critic, "target_critic"},
+                                 {&critic_grads, "critic_grads"}, {&critic_exp_avg, "critic_exp_avg"},
+                                 {&critic_exp_avg_sq, "critic_exp_avg_sq"}}, c);
+            check_sizes<Out<T>>({{&log_alpha, "log_alpha"}, {&alpha_exp_avg, "alpha_exp_avg"},
+                                 {&alpha_exp_avg_sq, "alpha_exp_avg_sq"}}, 1);
+            const std::size_t batch = transition_rows(obs, next_obs, e.obs_dim());
+            check_inputs<T>({{&actions, "actions"}, {&eps, "eps"}, {&eps_next, "eps_next"}}, batch * e.action_dim());
+            check_inputs<T>({{&rewards, "rewards"}, {&discounts, "discounts"}}, batch);
             TURBORL_CHECK(tau >= 0 && tau <= 1, "tau must be in [0, 1], got ", tau);
             TURBORL_CHECK(step >= 0, "step must be >= 0 (updates so far), got ", step);
             nn::SacOptions o;
@@ -679,11 +677,8 @@ void bind_stream(nb::module_& m, const char* name) {
          bool reset, double lr, double gamma_lambda, double kappa, bool adaptive, double beta2, double eps) {
         const std::size_t n = params.size();
         check_size(grads, n, "grads");
-        check_size(traces, n, "traces");
+        check_obgd_state(n, params, traces, second_moment, adaptive, step);
         TURBORL_CHECK(std::isfinite(delta), "delta must be finite, got ", delta);
-        TURBORL_CHECK(!adaptive || second_moment, "adaptive ObGD needs second_moment");
-        if (second_moment) check_size(*second_moment, n, "second_moment");
-        TURBORL_CHECK(step >= 1, "step must be >= 1, got ", step);
         const nn::ObgdOptions o = obgd_options(lr, gamma_lambda, kappa, adaptive, beta2, eps);
         nb::gil_scoped_release release;
         return nn::obgd_step(params.data(), grads.data(), traces.data(), second_moment ? second_moment->data() : nullptr,
@@ -707,18 +702,8 @@ void bind_stream(nb::module_& m, const char* name) {
           [](Engine& e, Out<T> params, Out<T> traces, std::optional<Out<T>> second_moment, int64_t step, In<T> obs,
              double reward, In<T> next_obs, bool terminated, bool episode_end, double gamma, double lr,
              double lamda, double kappa, bool adaptive) {
-            const std::size_t p = std::size_t(e.num_params());
-            check_size(params, p, "params");
-            check_size(traces, p, "traces");
-            TURBORL_CHECK(!adaptive || second_moment, "adaptive ObGD needs second_moment");
-            if (second_moment) check_size(*second_moment, p, "second_moment");
-            check_size(obs, std::size_t(e.obs_dim()), "obs");
-            check_size(next_obs, std::size_t(e.obs_dim()), "next_obs");
-            check_finite(obs, "obs");
-            check_finite(next_obs, "next_obs");
-            TURBORL_CHECK(std::isfinite(reward), "reward must be finite, got ", reward);
-            TURBORL_CHECK(gamma >= 0 && gamma <= 1, "gamma must be in [0, 1], got ", gamma);
-            TURBORL_CHECK(step >= 1, "step must be >= 1, got ", step);
+            check_obgd_state(std::size_t(e.num_params()), params, traces, second_moment, adaptive, step);
+            check_transition(e.obs_dim(), obs, next_obs, reward, gamma);
             const nn::ObgdOptions o = obgd_options(lr, gamma * lamda, kappa, adaptive, 0.999, 1e-8);
             nb::gil_scoped_release release;
             return e.step(params.data(), traces.data(), second_moment ? second_moment->data() : nullptr, step,
@@ -759,22 +744,15 @@ void bind_stream_ac(nb::module_& m, const char* name) {
           [](Engine& e, Out<T> policy, Out<T> value, Out<T> policy_traces, Out<T> value_traces, In<T> obs,
              In<T> action, double reward, In<T> next_obs, bool terminated, bool reset, double gamma, double lamda,
              double lr, double entropy_coef, double kappa_policy, double kappa_value) {
-            check_size(policy, std::size_t(e.policy_params()), "policy");
-            check_size(policy_traces, std::size_t(e.policy_params()), "policy_traces");
-            check_size(value, std::size_t(e.value_params()), "value");
-            check_size(value_traces, std::size_t(e.value_params()), "value_traces");
-            check_size(obs, std::size_t(e.obs_dim()), "obs");
-            check_size(next_obs, std::size_t(e.obs_dim()), "next_obs");
-            check_finite(obs, "obs");
-            check_finite(next_obs, "next_obs");
-            check_size(action, std::size_t(e.action_dim()), "action");
-            check_finite(action, "action");
+            check_sizes<Out<T>>({{&policy, "policy"}, {&policy_traces, "policy_traces"}},
+                                std::size_t(e.policy_params()));
+            check_sizes<Out<T>>({{&value, "value"}, {&value_traces, "value_traces"}}, std::size_t(e.value_params()));
+            check_transition(e.obs_dim(), obs, next_obs, reward, gamma);
+            check_inputs<T>({{&action, "action"}}, std::size_t(e.action_dim()));
             if (e.discrete())
               TURBORL_CHECK(action.data()[0] >= 0 && action.data()[0] < T(e.num_actions()) &&
                                 action.data()[0] == std::floor(action.data()[0]),
                             "action must be an index in [0, ", e.num_actions(), "), got ", action.data()[0]);
-            TURBORL_CHECK(std::isfinite(reward), "reward must be finite, got ", reward);
-            TURBORL_CHECK(gamma >= 0 && gamma <= 1, "gamma must be in [0, 1], got ", gamma);
             const nn::ObgdOptions policy_options = obgd_options(lr, gamma * lamda, kappa_policy, false, 0.999, 1e-8);
             const nn::ObgdOptions value_options = obgd_options(lr, gamma * lamda, kappa_value, false, 0.999, 1e-8);
             nb::gil_scoped_release release;
@@ -814,22 +792,12 @@ void bind_stream_q(nb::module_& m, const char* name) {
           [](Engine& e, Out<T> params, Out<T> traces, std::optional<Out<T>> second_moment, int64_t step, In<T> obs,
              int64_t action, double reward, In<T> next_obs, int64_t next_action, bool terminated, bool reset,
              double gamma, double lr, double lamda, double kappa, bool adaptive) {
-            const std::size_t p = std::size_t(e.num_params());
-            check_size(params, p, "params");
-            check_size(traces, p, "traces");
-            TURBORL_CHECK(!adaptive || second_moment, "adaptive ObGD needs second_moment");
-            if (second_moment) check_size(*second_moment, p, "second_moment");
-            check_size(obs, std::size_t(e.obs_dim()), "obs");
-            check_size(next_obs, std::size_t(e.obs_dim()), "next_obs");
-            check_finite(obs, "obs");
-            check_finite(next_obs, "next_obs");
+            check_obgd_state(std::size_t(e.num_params()), params, traces, second_moment, adaptive, step);
+            check_transition(e.obs_dim(), obs, next_obs, reward, gamma);
             TURBORL_CHECK(action >= 0 && action < e.num_actions(), "action must be in [0, ", e.num_actions(), "), got ",
                           action);
             TURBORL_CHECK(next_action < e.num_actions(), "next_action must be < ", e.num_actions(),
                           " (or negative for Q-learning's max), got ", next_action);
-            TURBORL_CHECK(std::isfinite(reward), "reward must be finite, got ", reward);
-            TURBORL_CHECK(gamma >= 0 && gamma <= 1, "gamma must be in [0, 1], got ", gamma);
-            TURBORL_CHECK(step >= 1, "step must be >= 1, got ", step);
             const nn::ObgdOptions o = obgd_options(lr, gamma * lamda, kappa, adaptive, 0.999, 1e-8);
             nb::gil_scoped_release release;
             return e.step(params.data(), traces.data(), second_moment ? second_moment->data() : nullptr, step,

@@ -88,6 +88,24 @@ double obgd_step(T* params, const T* grads, T* traces, T* second_moment, int64_t
   return step_size;
 }
 
+// The TD error of a value network for one transition, r + gamma * V(s') * (1 - terminated) - V(s);
+// V(s) is evaluated last, so the network's activations are those at s for output_gradient.
+template <class T>
+double value_td_error(Mlp<T>& value, const T* params, const T* obs, double reward, const T* next_obs,
+                      bool terminated, double gamma) {
+  const int dim = value.in_features();
+  const double next_value = terminated ? 0.0 : double(value.forward(params, next_obs, dim, 1)[0]);
+  return reward + gamma * next_value - double(value.forward(params, obs, dim, 1)[0]);
+}
+
+// grads <- d net(obs)[output] / d params, for the single observation last passed to forward.
+template <class T>
+void output_gradient(Mlp<T>& net, const T* params, const T* obs, int output, T* grads) {
+  net.output_grad(1)[output] = T(1);
+  std::fill(grads, grads + net.num_params(), T(0));
+  net.backward(params, obs, net.in_features(), 1, grads);
+}
+
 // Stream TD(lambda) for one transition: delta = r + gamma * V(s') * (1 - terminated) - V(s), the
 // gradient of V(s), then ObGD; traces reset when the episode ended (terminated or truncated).
 template <class T>
@@ -103,12 +121,8 @@ class StreamTdEngine {
   // Returns the TD error.
   double step(T* params, T* traces, T* second_moment, int64_t step, const T* obs, double reward, const T* next_obs,
               bool terminated, bool episode_end, double gamma, const ObgdOptions& o) {
-    const double next_value = terminated ? 0.0 : double(value_.forward(params, next_obs, obs_dim(), 1)[0]);
-    const double value = double(value_.forward(params, obs, obs_dim(), 1)[0]);
-    const double delta = reward + gamma * next_value - value;
-    value_.output_grad(1)[0] = T(1);
-    std::fill(grads_.data(), grads_.data() + num_params(), T(0));
-    value_.backward(params, obs, obs_dim(), 1, grads_.data());
+    const double delta = value_td_error(value_, params, obs, reward, next_obs, terminated, gamma);
+    output_gradient(value_, params, obs, 0, grads_.data());
     obgd_step(params, grads_.data(), traces, second_moment, step, num_params(), delta, episode_end, o);
     return delta;
   }
@@ -150,9 +164,7 @@ class StreamQEngine {
     }
     const T* q = q_.forward(params, obs, obs_dim(), 1);
     const double delta = reward + gamma * next_value - double(q[action]);
-    q_.output_grad(1)[action] = T(1);
-    std::fill(grads_.data(), grads_.data() + num_params(), T(0));
-    q_.backward(params, obs, obs_dim(), 1, grads_.data());
+    output_gradient(q_, params, obs, int(action), grads_.data());
     obgd_step(params, grads_.data(), traces, second_moment, step, num_params(), delta, reset, o);
     return delta;
   }
@@ -221,12 +233,8 @@ class StreamAcEngine {
   double step(T* policy, T* value, T* policy_traces, T* value_traces, const T* obs, const T* action, double reward,
               const T* next_obs, bool terminated, bool reset, double gamma, double entropy_coef,
               const ObgdOptions& policy_options, const ObgdOptions& value_options) {
-    const double next_value = terminated ? 0.0 : double(value_.forward(value, next_obs, obs_dim(), 1)[0]);
-    const double v = double(value_.forward(value, obs, obs_dim(), 1)[0]);
-    const double delta = reward + gamma * next_value - v;
-    value_.output_grad(1)[0] = T(1);
-    std::fill(value_grads_.data(), value_grads_.data() + value_params(), T(0));
-    value_.backward(value, obs, obs_dim(), 1, value_grads_.data());
+    const double delta = value_td_error(value_, value, obs, reward, next_obs, terminated, gamma);
+    output_gradient(value_, value, obs, 0, value_grads_.data());
 
     const T* out = policy_.forward(policy, obs, obs_dim(), 1);
     T* d_out = policy_.output_grad(1);
