@@ -242,47 +242,6 @@ def td3_rows(obs_dim: int, action_dim: int, hidden: tuple[int, ...], batch: int,
     return rows
 
 
-# ---- network regression steps: forward, backward of a squared error, Adam --------------------------
-
-def network_step_row(label: str, sizes: list[int], batch: int, twin: bool, compile_torch: bool):
-    torch.manual_seed(0)
-    copies = 2 if twin else 1
-    nets = [MLP(sizes[0], sizes[-1], tuple(sizes[1:-1]), "relu", orthogonal=False) for _ in range(copies)]
-    params = [p for net in nets for p in net.parameters()]
-    optimizer = torch.optim.Adam(params, lr=1e-3)
-    x, target = torch.randn(batch, sizes[0]), torch.randn(batch, sizes[-1])
-
-    def loss_fn(x, target):
-        return sum(((net(x) - target) ** 2).mean() for net in nets)
-
-    def step(fn):
-        def run():
-            loss = fn(x, target)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-        return run
-
-    eager = per_call_seconds(step(loss_fn))
-    compiled = per_call_seconds(step(torch.compile(loss_fn))) if compile_torch else float("nan")
-
-    mlp = native.Mlp32(sizes, "relu")
-    flats = [engine_parameters(net) for net in nets]
-    buffers = [tuple(np.zeros_like(f) for _ in range(3)) for f in flats]
-    xs, targets = x.numpy(), target.numpy()
-    state = {"step": 0}
-
-    def native_step():
-        state["step"] += 1
-        for flat, (grads, m, v) in zip(flats, buffers):
-            grads[:] = 0.0
-            mlp.regression_gradient(flat, xs, targets, grads)
-            native.adam_step(flat, grads, m, v, state["step"], 1e-3)
-
-    fast = per_call_seconds(native_step)
-    return (label, fast, eager, compiled)
-
-
 # ---- SAC gradient step (SB3's order: temperature, critics, actor, targets) ------------------------
 
 def sac_row(obs_dim: int, action_dim: int, hidden: tuple[int, ...], batch: int, compile_torch: bool):

@@ -24,6 +24,12 @@ FORMAT, VERSION = "turborl-checkpoint", 1
 _ARRAY_TAG = "__ndarray__"
 
 
+def module_state(module: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """``module.state_dict()`` with every tensor copied: with the native backend the parameters are
+    views of one flat buffer, and saving the views would store that whole buffer with each."""
+    return {key: value.detach().clone() for key, value in module.state_dict().items()}
+
+
 def to_plain(value: Any) -> Any:
     """NumPy arrays become tagged tensors (weights_only-loadable); containers are walked."""
     if isinstance(value, np.ndarray):  # as raw bytes: torch lacks some NumPy dtypes (e.g. uint64 on some builds)

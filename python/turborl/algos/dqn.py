@@ -27,6 +27,7 @@ import torch
 from torch import nn
 
 from turborl.algos.base import Algorithm
+from turborl.algos.checkpoint import module_state
 from turborl.algos.config import Config
 from turborl.algos.schedules import linear
 from turborl.algos.value_heads import ValueHead, make_value_head
@@ -280,10 +281,7 @@ class DQN(Algorithm):
     # ---- checkpoints ---------------------------------------------------------------------------
 
     def _state(self) -> dict[str, Any]:
-        def plain(network: nn.Module) -> dict[str, torch.Tensor]:  # parameters may view a flat buffer
-            return {key: value.detach().clone() for key, value in network.state_dict().items()}
-
-        return {"q_network": plain(self.q_network), "target_network": plain(self.target_network),
+        return {"q_network": module_state(self.q_network), "target_network": module_state(self.target_network),
                 "optimizer": self.optimizer.state_dict(), "vector_steps": self.vector_steps,
                 "gradient_updates": self.gradient_updates}
 

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from turborl import _atomic
-from turborl.algos.checkpoint import from_plain, load_plain_file, to_plain
+from turborl.algos.checkpoint import from_plain, load_plain_file, module_state, to_plain
 from turborl.algos.environments import describe_space, space_from_description
 
 __all__ = ["Policy", "load_policy", "save_policy"]
@@ -53,8 +53,7 @@ def save_policy(path: str | Path, algorithm: str, config: dict[str, Any], networ
                 observation_space: Any, action_space: Any, obs_normalizer: Any = None) -> None:
     data = {"format": POLICY_FORMAT, "version": POLICY_VERSION, "algorithm": algorithm, "config": config,
             "observation_space": describe_space(observation_space), "action_space": describe_space(action_space),
-            # clones: parameters may be views of one flat buffer (the native backend)
-            "network": {key: value.detach().clone() for key, value in network.state_dict().items()},
+            "network": module_state(network),
             "obs_normalizer": None if obs_normalizer is None else to_plain(obs_normalizer.state_dict())}
     buffer = io.BytesIO()
     torch.save(data, buffer)

@@ -30,6 +30,7 @@ from torch import nn
 from turborl import _core
 
 from turborl.algos.base import Algorithm
+from turborl.algos.checkpoint import module_state
 from turborl.algos.config import Config
 from turborl.algos.returns import gae
 from turborl.algos.value_heads import ValueHead, make_value_head
@@ -309,8 +310,7 @@ class PPO(Algorithm):
     # ---- checkpoints ---------------------------------------------------------------------------
 
     def _state(self) -> dict[str, Any]:
-        agent = {key: value.detach().clone() for key, value in self.agent.state_dict().items()}
-        return {"agent": agent, "optimizer": self.optimizer.state_dict(),
+        return {"agent": module_state(self.agent), "optimizer": self.optimizer.state_dict(),
                 "obs_normalizer": None if self.obs_normalizer is None else self.obs_normalizer.state_dict(),
                 "reward_normalizer": None if self.reward_normalizer is None else self.reward_normalizer.state_dict()}
 
@@ -339,13 +339,10 @@ class NativeActorCritic:
             layout.append((agent, "log_std"))
         self.flat = flatten_parameters(layout)
         self.params = self.flat.numpy()
-        if sum(p.numel() for p in agent.parameters()) != sum(
-                p.numel() for part in layout for p in (part.parameters() if isinstance(part, nn.Module)
-                                                       else [getattr(*part)])):
-            raise ValueError("ActorCritic has parameters outside the engine's layout")
         self.discrete = agent.discrete
         self.action_dim = actor_sizes[-1]
         self.core = _core.nn.PpoEngine32(actor_sizes, critic_sizes, activation, agent.discrete)
+        # FlatAdam refuses any parameter of the agent that the layout left outside the buffer
         self.optimizer = FlatAdam(self.flat, agent.parameters(), learning_rate, eps=1e-5)
         self._index_actions = np.zeros(0, dtype=np.int64)
         self._actions = np.zeros(0, dtype=np.float32)
