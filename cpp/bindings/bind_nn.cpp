@@ -461,7 +461,7 @@ void bind_dqn(nb::module_& m, const char* name) {
             check_parameters(e, params, target_params, grads, exp_avg, exp_avg_sq);
             TURBORL_CHECK(steps >= 1, "steps must be >= 1, got ", steps);
             TURBORL_CHECK(batch_size >= 1, "batch_size must be >= 1, got ", batch_size);
-            const int fields = int(core.outputs(1).fields.size());
+            const int fields = core.num_fields();
             for (auto [field, label] : {std::pair{obs_field, "obs_field"}, std::pair{action_field, "action_field"}})
               TURBORL_CHECK(field >= 0 && field < fields, label, " must be in [0, ", fields, "), got ", field);
             for (auto [type, label] : {std::pair{obs_type, "obs_type"}, std::pair{action_type, "action_type"}})

@@ -219,11 +219,14 @@ class DQN(Algorithm):
             next_actions = source.argmax(-1, keepdim=True)
             return rewards + discounts * target_q.gather(-1, next_actions).squeeze(-1)
 
+    def _beta(self) -> float:
+        """Prioritized replay's importance exponent, annealed to 1 over training (Schaul et al.)."""
+        return linear(self.config.per_beta, 1.0, 1.0, self.progress())
+
     def _sample(self, as_torch: bool) -> Any:
         config: DQNConfig = self.config
-        if config.prioritized:  # beta anneals to 1 over training (Schaul et al.)
-            beta = linear(config.per_beta, 1.0, 1.0, self.progress())
-            return self.replay.sample(config.batch_size, n_step=config.n_step, gamma=config.gamma, beta=beta,
+        if config.prioritized:
+            return self.replay.sample(config.batch_size, n_step=config.n_step, gamma=config.gamma, beta=self._beta(),
                                       as_torch=as_torch)
         return self.replay.sample(config.batch_size, n_step=config.n_step, gamma=config.gamma, as_torch=as_torch)
 
@@ -263,7 +266,7 @@ class DQN(Algorithm):
         per step, sampled here, for a replay whose dtypes the engine does not convert)."""
         config: DQNConfig = self.config
         self.gradient_updates += gradient_steps
-        beta = linear(config.per_beta, 1.0, 1.0, self.progress()) if config.prioritized else 0.0
+        beta = self._beta() if config.prioritized else 0.0
         layout = self.replay.native_layout()
         if layout is not None:
             loss, q_mean = self.engine.train_from_replay(layout, gradient_steps, config, beta)
