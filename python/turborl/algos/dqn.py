@@ -322,7 +322,8 @@ class NativeQLearner:
         self.core.greedy(self.params, obs, actions)
         return actions
 
-    def train_from_replay(self, layout: dict[str, Any], steps: int, config: DQNConfig, beta: float) -> tuple[float, float]:
+    def train_from_replay(self, layout: dict[str, Any], steps: int, config: DQNConfig,
+                          beta: float) -> tuple[float, float]:
         """``steps`` gradient steps sampling the replay inside the engine; (mean loss, mean Q)."""
         opt = self.optimizer
         with layout["lock"]:

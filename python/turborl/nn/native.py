@@ -163,8 +163,9 @@ class FlatAdam:
         if self.step > 0:
             for index, (m, v) in enumerate(zip(self._views(self.exp_avg), self._views(self.exp_avg_sq))):
                 state[index] = {"step": torch.tensor(float(self.step)), "exp_avg": m.clone(), "exp_avg_sq": v.clone()}
-        group = {**self.param_groups[0], "amsgrad": False, "maximize": False, "foreach": None, "capturable": False, "differentiable": False,
-                 "fused": None, "decoupled_weight_decay": False, "params": list(range(len(self.params)))}
+        group = {**self.param_groups[0], "amsgrad": False, "maximize": False, "foreach": None, "capturable": False,
+                 "differentiable": False, "fused": None, "decoupled_weight_decay": False,
+                 "params": list(range(len(self.params)))}
         return {"state": state, "param_groups": [group]}
 
     def load_state_dict(self, state_dict: dict) -> None:
