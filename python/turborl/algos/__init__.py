@@ -1,4 +1,4 @@
-"""Training algorithms on turborl's environments and replay buffers: PPO and DQN.
+"""Training algorithms on turborl's environments and replay buffers: PPO, DQN, SAC and TD3.
 
     from turborl.algos import PPO, PPOConfig
     PPO(PPOConfig(env_id="CartPole-v1", total_timesteps=100_000), out_dir="runs/ppo").learn()
@@ -21,6 +21,8 @@ from turborl.algos.dqn import DQN, DQNConfig
 from turborl.algos.policy import Policy, load_policy
 from turborl.algos.ppo import PPO, PPOConfig
 from turborl.algos.registry import algorithm_class, algorithm_names
+from turborl.algos.sac import SAC, SACConfig
+from turborl.algos.td3 import TD3, TD3Config
 
-__all__ = ["DQN", "PPO", "Algorithm", "Config", "DQNConfig", "PPOConfig", "Policy", "algorithm_class",
-           "algorithm_names", "load_config", "load_policy", "save_config"]
+__all__ = ["DQN", "PPO", "SAC", "TD3", "Algorithm", "Config", "DQNConfig", "PPOConfig", "Policy", "SACConfig",
+           "TD3Config", "algorithm_class", "algorithm_names", "load_config", "load_policy", "save_config"]

@@ -28,13 +28,12 @@ from torch import nn
 
 from turborl.algos.base import Algorithm
 from turborl.algos.checkpoint import module_state
-from turborl.algos.config import Config
+from turborl.algos.off_policy import OffPolicyConfig, make_replay, per_beta, sample_replay
 from turborl.algos.schedules import linear
 from turborl.algos.value_heads import ValueHead, make_value_head
 from turborl import _core
 from turborl.nn import MLP
 from turborl.nn.native import FlatAdam, flatten_parameters, linear_parameters, mlp_layout, resolve_backend
-from turborl.replay import PrioritizedReplayBuffer, ReplayBuffer, spec_from_env
 
 __all__ = ["DQN", "DQNConfig"]
 
@@ -42,28 +41,18 @@ LOSSES = ("huber", "mse", "hl_gauss", "two_hot")
 
 
 @dataclasses.dataclass
-class DQNConfig(Config):
+class DQNConfig(OffPolicyConfig):
     algorithm: ClassVar[str] = "dqn"
-    num_envs: int = 1
     learning_rate: float = 1e-4
-    buffer_size: int = 1_000_000
-    learning_starts: int = 100
     batch_size: int = 32
-    gamma: float = 0.99
     tau: float = 1.0
     target_update_interval: int = 10_000
     train_frequency: int = 4
-    gradient_steps: int = 1
     exploration_fraction: float = 0.1
     exploration_initial_eps: float = 1.0
     exploration_final_eps: float = 0.05
     max_grad_norm: float = 10.0
     double_q: bool = True
-    n_step: int = 1
-    prioritized: bool = False
-    per_alpha: float = 0.6
-    per_beta: float = 0.4
-    per_eps: float = 1e-6
     loss: str = "huber"
     value_bins: int = 51
     v_min: float = 0.0
@@ -72,19 +61,13 @@ class DQNConfig(Config):
 
     def validate(self) -> None:
         super().validate()
-        for name in ("buffer_size", "batch_size", "target_update_interval", "train_frequency", "n_step"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        for name in ("learning_starts", "gradient_steps"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
-        for name in ("gamma", "tau", "exploration_fraction", "exploration_initial_eps", "exploration_final_eps"):
+        if self.target_update_interval < 1:
+            raise ValueError(f"target_update_interval must be >= 1, got {self.target_update_interval}")
+        for name in ("exploration_fraction", "exploration_initial_eps", "exploration_final_eps"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
         if self.loss not in LOSSES:
             raise ValueError(f"loss must be one of {list(LOSSES)}, got {self.loss!r}")
-        if self.buffer_size < self.num_envs:
-            raise ValueError(f"buffer_size ({self.buffer_size}) must hold at least one step of {self.num_envs} envs")
 
 
 class QNetwork(nn.Module):
@@ -129,13 +112,7 @@ class DQN(Algorithm):
             self.optimizer = self.engine.optimizer
         else:
             self.optimizer = torch.optim.Adam(self.q_network.parameters(), lr=config.learning_rate, fused=True)
-        capacity = max(config.num_envs, config.buffer_size // config.num_envs * config.num_envs)
-        spec = spec_from_env(self.envs)
-        if config.prioritized:
-            self.replay = PrioritizedReplayBuffer(capacity, spec, num_envs=config.num_envs, seed=config.seed,
-                                                  alpha=config.per_alpha, beta=config.per_beta, eps=config.per_eps)
-        else:
-            self.replay = ReplayBuffer(capacity, spec, num_envs=config.num_envs, seed=config.seed)
+        self.replay = make_replay(config, self.envs)
         self.vector_steps = 0  # for the target update, counted per vector step as SB3
         self.gradient_updates = 0
 
@@ -219,16 +196,8 @@ class DQN(Algorithm):
             next_actions = source.argmax(-1, keepdim=True)
             return rewards + discounts * target_q.gather(-1, next_actions).squeeze(-1)
 
-    def _beta(self) -> float:
-        """Prioritized replay's importance exponent, annealed to 1 over training (Schaul et al.)."""
-        return linear(self.config.per_beta, 1.0, 1.0, self.progress())
-
     def _sample(self, as_torch: bool) -> Any:
-        config: DQNConfig = self.config
-        if config.prioritized:
-            return self.replay.sample(config.batch_size, n_step=config.n_step, gamma=config.gamma, beta=self._beta(),
-                                      as_torch=as_torch)
-        return self.replay.sample(config.batch_size, n_step=config.n_step, gamma=config.gamma, as_torch=as_torch)
+        return sample_replay(self.replay, self.config, self.progress(), as_torch)
 
     def _train(self, gradient_steps: int) -> dict[str, float]:
         if self.backend == "native":
@@ -266,7 +235,7 @@ class DQN(Algorithm):
         per step, sampled here, for a replay whose dtypes the engine does not convert)."""
         config: DQNConfig = self.config
         self.gradient_updates += gradient_steps
-        beta = self._beta() if config.prioritized else 0.0
+        beta = per_beta(config, self.progress()) if config.prioritized else 0.0
         layout = self.replay.native_layout()
         if layout is not None:
             loss, q_mean = self.engine.train_from_replay(layout, gradient_steps, config, beta)

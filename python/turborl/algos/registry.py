@@ -8,8 +8,10 @@ __all__ = ["algorithm_class", "algorithm_names"]
 def _algorithms() -> dict[str, type]:
     from turborl.algos.dqn import DQN
     from turborl.algos.ppo import PPO
+    from turborl.algos.sac import SAC
+    from turborl.algos.td3 import TD3
 
-    return {"ppo": PPO, "dqn": DQN}
+    return {"ppo": PPO, "dqn": DQN, "sac": SAC, "td3": TD3}
 
 
 def algorithm_names() -> list[str]:

@@ -1,0 +1,160 @@
+"""What the off-policy algorithms share: replay options and buffers (DQN, SAC, TD3), and for
+continuous actions (SAC, TD3) collection with uniform warm-up actions and the update schedule.
+
+SB3's schedule and names: ``train_frequency`` env steps, then ``gradient_steps`` updates of
+``batch_size`` transitions (the update-to-data ratio is their quotient); nothing is learned until
+``learning_starts`` steps were collected, and those are uniform random actions. Replay is
+``turborl.replay``'s: uniform or prioritized (Schaul et al., 2016; beta annealed to 1), with
+optional n-step returns. The envs run in ``next_step`` autoreset mode, which the buffer stores
+natively: a truncated episode bootstraps from its true final observation, a terminated one does not.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, ClassVar
+
+import numpy as np
+
+from turborl.algos.base import Algorithm
+from turborl.algos.config import Config
+from turborl.algos.schedules import linear
+from turborl.replay import PrioritizedReplayBuffer, ReplayBatch, ReplayBuffer, spec_from_env
+
+__all__ = ["ContinuousOffPolicy", "OffPolicyConfig", "make_replay", "sample_replay"]
+
+
+@dataclasses.dataclass
+class OffPolicyConfig(Config):
+    """Replay and update-schedule fields (SB3's defaults for SAC and TD3)."""
+
+    num_envs: int = 1
+    learning_rate: float = 3e-4
+    buffer_size: int = 1_000_000
+    learning_starts: int = 100
+    batch_size: int = 256
+    gamma: float = 0.99
+    tau: float = 0.005
+    train_frequency: int = 1
+    gradient_steps: int = 1
+    n_step: int = 1
+    prioritized: bool = False
+    per_alpha: float = 0.6
+    per_beta: float = 0.4
+    per_eps: float = 1e-6
+
+    def validate(self) -> None:
+        super().validate()
+        for name in ("buffer_size", "batch_size", "train_frequency", "n_step"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        for name in ("learning_starts", "gradient_steps"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        for name in ("gamma", "tau", "per_beta"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
+        if self.learning_rate <= 0:
+            raise ValueError(f"learning_rate must be > 0, got {self.learning_rate}")
+        if self.buffer_size < self.num_envs:
+            raise ValueError(f"buffer_size ({self.buffer_size}) must hold at least one step of {self.num_envs} envs")
+
+
+def make_replay(config: OffPolicyConfig, envs: Any, **spec_options: Any) -> ReplayBuffer:
+    """The run's buffer: ``buffer_size`` rounded down to whole vector steps, prioritized or uniform."""
+    capacity = max(config.num_envs, config.buffer_size // config.num_envs * config.num_envs)
+    spec = spec_from_env(envs, **spec_options)
+    if config.prioritized:
+        return PrioritizedReplayBuffer(capacity, spec, num_envs=config.num_envs, seed=config.seed,
+                                       alpha=config.per_alpha, beta=config.per_beta, eps=config.per_eps)
+    return ReplayBuffer(capacity, spec, num_envs=config.num_envs, seed=config.seed)
+
+
+def per_beta(config: OffPolicyConfig, progress: float) -> float:
+    """Prioritized replay's importance exponent, annealed to 1 over training (Schaul et al.)."""
+    return linear(config.per_beta, 1.0, 1.0, progress)
+
+
+def sample_replay(replay: ReplayBuffer, config: OffPolicyConfig, progress: float, as_torch: bool) -> ReplayBatch:
+    if config.prioritized:
+        return replay.sample(config.batch_size, n_step=config.n_step, gamma=config.gamma,
+                             beta=per_beta(config, progress), as_torch=as_torch)
+    return replay.sample(config.batch_size, n_step=config.n_step, gamma=config.gamma, as_torch=as_torch)
+
+
+class ContinuousOffPolicy(Algorithm):
+    """The loop of SAC and TD3. Subclasses build their learner in ``_build_learner``, explore with
+    ``_explore(obs) -> actions in [-1, 1]`` and learn with ``_update(batch) -> (metrics, |TD
+    errors|)``; actions are stored in the buffer in [-1, 1] and scaled to the env's bounds to step."""
+
+    autoreset_mode: ClassVar[str] = "next_step"
+    metric_names: ClassVar[tuple[str, ...]] = ()  # every iteration logs these (NaN until measured)
+
+    def _build(self) -> None:
+        config: OffPolicyConfig = self.config
+        space = self.action_space
+        if not hasattr(space, "low") or len(space.shape) != 1:
+            raise ValueError(f"{config.algorithm.upper()} needs a 1-D Box action space; {config.env_id} has {space}")
+        if len(self.observation_space.shape) != 1:
+            raise ValueError(f"{config.algorithm.upper()} here takes flat (1-D) observations, got shape "
+                             f"{self.observation_space.shape}")
+        low, high = np.asarray(space.low, np.float64), np.asarray(space.high, np.float64)
+        if not (np.isfinite(low).all() and np.isfinite(high).all()):
+            raise ValueError(f"{config.algorithm.upper()} needs bounded actions; {config.env_id} has {space}")
+        self.action_dim = space.shape[0]
+        self._action_scale, self._action_bias = (high - low) / 2.0, (high + low) / 2.0
+        self.replay = make_replay(config, self.envs)
+        self.gradient_updates = 0
+        self._build_learner()
+
+    def _build_learner(self) -> None:
+        raise NotImplementedError
+
+    def _explore(self, obs: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def _update(self, batch: ReplayBatch) -> tuple[dict[str, float], np.ndarray]:
+        raise NotImplementedError
+
+    def to_env_actions(self, unit_actions: np.ndarray) -> np.ndarray:
+        """[-1, 1] -> the env's bounds, in the action space's dtype."""
+        return (unit_actions * self._action_scale + self._action_bias).astype(self.action_space.dtype)
+
+    def _iteration(self) -> dict[str, float]:
+        config: OffPolicyConfig = self.config
+        for _ in range(max(1, -(-config.train_frequency // config.num_envs))):
+            self._collect_step()
+            if self.global_step >= config.total_timesteps:
+                break
+        metrics = dict.fromkeys(self.metric_names, float("nan"))
+        if (self.global_step > config.learning_starts and config.gradient_steps > 0
+                and self.replay.num_sampleable >= config.batch_size):
+            metrics.update(self._train(config.gradient_steps))
+        return metrics
+
+    def _collect_step(self) -> None:
+        config: OffPolicyConfig = self.config
+        if self.global_step < config.learning_starts:
+            actions = self.rng.uniform(-1.0, 1.0, (config.num_envs, self.action_dim)).astype(np.float32)
+        else:
+            actions = self._explore(np.ascontiguousarray(self.obs, dtype=np.float32))
+        next_obs, reward, terminated, truncated, info = self.envs.step(self.to_env_actions(actions))
+        self.replay.add(obs=self.obs, action=actions, reward=reward, terminated=terminated, truncated=truncated)
+        self.obs = next_obs
+        self.global_step += config.num_envs
+        self.log.episodes(info)
+
+    def _train(self, gradient_steps: int) -> dict[str, float]:
+        config: OffPolicyConfig = self.config
+        totals: dict[str, float] = {}
+        counts: dict[str, int] = {}  # TD3 reports its actor loss only on the updates that step the actor
+        for _ in range(gradient_steps):
+            batch = sample_replay(self.replay, config, self.progress(), as_torch=False)
+            metrics, td_errors = self._update(batch)
+            if config.prioritized:
+                self.replay.update_priorities(batch.indices, td_errors)
+            self.gradient_updates += 1
+            for key, value in metrics.items():
+                totals[key] = totals.get(key, 0.0) + value
+                counts[key] = counts.get(key, 0) + 1
+        return {key: value / counts[key] for key, value in totals.items()}
