@@ -475,7 +475,7 @@ def train(argv, capsys):
 @pytest.mark.parametrize(
     "argv, pattern",
     [
-        (["a2c", "--env", "CartPole-v1"], r"unknown algorithm 'a2c'; turborl trains dqn, ppo"),
+        (["a2c", "--env", "CartPole-v1"], r"unknown algorithm 'a2c'; turborl trains dqn, ppo, sac"),
         (["ppo", "--env", "NoSuchEnv-v9"], r"env_id 'NoSuchEnv-v9' is neither a turborl env nor a registered"),
         (["ppo", "--env", "CartPole-v1", "--learning-rate", "fast"], r"learning_rate must be a number, got 'fast'"),
         (["ppo", "--env", "CartPole-v1", "--num-envs", "2.5"], r"num_envs must be an integer, got '2.5'"),
@@ -485,6 +485,13 @@ def train(argv, capsys):
         (["ppo", "--env", "CartPole-v1", "--no-such-flag", "1"], r"ppo has no option --no-such-flag"),
         (["dqn", "--env", "Pendulum-v1"], r"DQN needs a Discrete action space; Pendulum-v1 has Box"),
         (["dqn", "--env", "CartPole-v1", "--loss", "l1"], r"loss must be one of"),
+        (["sac", "--env", "CartPole-v1"], r"SAC needs a 1-D Box action space; CartPole-v1 has Discrete"),
+        (["td3", "--env", "Pendulum-v1", "--policy-delay", "0"], r"policy_delay must be >= 1, got 0"),
+        (["td3", "--env", "Pendulum-v1", "--exploration-noise", "-0.1"], r"exploration_noise must be >= 0"),
+        (["sac", "--env", "Pendulum-v1", "--ent-coef", "0"], r"ent_coef must be > 0, got 0.0"),
+        (["sac", "--env", "Pendulum-v1", "--tau", "2"], r"tau must be in \[0, 1\], got 2.0"),
+        (["sac", "--env", "Pendulum-v1", "--prioritized", "true", "--backend", "native"],
+         r"backend='native' cannot train this network: prioritized replay"),
         (["--resume", "/nonexistent/run"], r"no checkpoint in '/nonexistent/run'"),
         ([], r"name an algorithm"),
     ],
