@@ -1,6 +1,7 @@
 """Training: turborl side by side with Stable-Baselines3, same hyper-parameters, in one run.
 
     python bench/bench_train.py [--rows ppo-cartpole,dqn-cartpole,ppo-acrobot] [--seeds 5]
+    python bench/bench_train.py --rows sac-pendulum,td3-pendulum --seeds 10
     python bench/bench_train.py --hl-gauss [--hl-seeds 10] [--hl-rows dqn-cartpole,dqn-acrobot]
 
 Each row uses rl-baselines3-zoo's tuned hyper-parameters for both libraries. Every training
@@ -45,6 +46,17 @@ DQN_FLAGS = {"learning_rate": "learning_rate", "batch_size": "batch_size", "buff
              "learning_starts": "learning_starts", "gamma": "gamma", "target_update_interval": "target_update_interval",
              "train_freq": "train_frequency", "gradient_steps": "gradient_steps",
              "exploration_fraction": "exploration_fraction", "exploration_final_eps": "exploration_final_eps"}
+OFF_POLICY_FLAGS = {"learning_rate": "learning_rate", "batch_size": "batch_size", "buffer_size": "buffer_size",
+                    "learning_starts": "learning_starts", "gamma": "gamma", "tau": "tau", "train_freq": "train_frequency",
+                    "gradient_steps": "gradient_steps"}
+FLAGS = {"ppo": PPO_FLAGS, "dqn": DQN_FLAGS, "sac": OFF_POLICY_FLAGS, "td3": OFF_POLICY_FLAGS}
+# RLtools' SAC protocol on Pendulum ("Learning to Fly in Seconds": 20k steps, hidden 64, batch 100, lr 1e-3), and
+# the same settings for TD3 with Gaussian exploration noise 0.1. MountainCarContinuous: the zoo's SAC settings
+# without gSDE (turborl has none), fixed temperature 0.1; TD3 the same schedule with noise 0.5 (the zoo's std).
+PENDULUM = dict(learning_rate=1e-3, batch_size=100, buffer_size=20_000, learning_starts=100, gamma=0.99, tau=0.005,
+                train_freq=1, gradient_steps=1, net_arch=[64, 64])
+MOUNTAIN_CAR = dict(learning_rate=3e-4, batch_size=512, buffer_size=50_000, learning_starts=512, gamma=0.9999,
+                    tau=0.01, train_freq=32, gradient_steps=32, net_arch=[64, 64])
 ROWS = {
     "ppo-cartpole": ("ppo", "CartPole-v1", 100_000, 475.0,
                      dict(n_envs=8, n_steps=32, batch_size=256, gae_lambda=0.8, gamma=0.98, n_epochs=20, ent_coef=0.0,
@@ -62,13 +74,17 @@ ROWS = {
     "ppo-acrobot": ("ppo", "Acrobot-v1", 200_000, -100.0,
                     dict(n_envs=16, n_steps=256, batch_size=64, gae_lambda=0.94, gamma=0.99, n_epochs=4, ent_coef=0.0,
                          learning_rate=3e-4, normalize=True)),
+    "sac-pendulum": ("sac", "Pendulum-v1", 20_000, -250.0, PENDULUM),
+    "td3-pendulum": ("td3", "Pendulum-v1", 20_000, -250.0, dict(PENDULUM, action_noise=0.1)),
+    "sac-mountaincar": ("sac", "MountainCarContinuous-v0", 50_000, 90.0, dict(MOUNTAIN_CAR, ent_coef=0.1)),
+    "td3-mountaincar": ("td3", "MountainCarContinuous-v0", 50_000, 90.0, dict(MOUNTAIN_CAR, action_noise=0.5)),
 }
 EVAL_INTERVAL, EVAL_EPISODES, EVAL_SEED_OFFSET = 10_000, 10, 1_000_000
 
 
 def turborl_command(row: str, seed: int, out: Path) -> list[str]:
     algorithm, env, steps, _, zoo = ROWS[row]
-    names = PPO_FLAGS if algorithm == "ppo" else DQN_FLAGS
+    names = FLAGS[algorithm]
     flags = [f"--{names[key].replace('_', '-')}={value}" for key, value in zoo.items() if key in names]
     if algorithm == "ppo":  # lin_ learning rate and clip range, or SB3's constants
         schedules = "true" if zoo.get("linear_schedules") else "false"
@@ -76,7 +92,13 @@ def turborl_command(row: str, seed: int, out: Path) -> list[str]:
         if zoo.get("normalize"):
             flags += ["--normalize-obs=true", "--normalize-reward=true"]
     if algorithm == "dqn":
-        flags += [f"--hidden-sizes={','.join(map(str, zoo['net_arch']))}", "--double-q=false"]  # SB3's DQN
+        flags += ["--double-q=false"]  # SB3's DQN
+    if algorithm != "ppo":
+        flags += [f"--hidden-sizes={','.join(map(str, zoo['net_arch']))}"]
+    if "ent_coef" in zoo and algorithm == "sac":  # a fixed temperature
+        flags += ["--autotune=false", f"--ent-coef={zoo['ent_coef']}"]
+    if "action_noise" in zoo:
+        flags += [f"--exploration-noise={zoo['action_noise']}"]
     return [sys.executable, "-m", "turborl", "train", algorithm, "--env", env, "--total-timesteps", str(steps),
             "--seed", str(seed), "--out", str(out), f"--eval-interval={EVAL_INTERVAL}",
             f"--eval-episodes={EVAL_EPISODES}", "--progress=false", "--torch-threads=1", *flags]
@@ -86,7 +108,8 @@ SB3_SCRIPT = r"""
 import json, sys, time
 import numpy as np, torch
 torch.set_num_threads(1)
-from stable_baselines3 import DQN, PPO
+from stable_baselines3 import DQN, PPO, SAC, TD3
+from stable_baselines3.common.noise import NormalActionNoise
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.vec_env import VecNormalize
@@ -123,7 +146,11 @@ if algorithm == "ppo":
     model = PPO("MlpPolicy", env, seed=seed, device="cpu", **zoo)
 else:
     zoo["policy_kwargs"] = dict(net_arch=zoo.pop("net_arch"))
-    model = DQN("MlpPolicy", make_vec_env(env_id, n_envs=1, seed=seed), seed=seed, device="cpu", **zoo)
+    env = make_vec_env(env_id, n_envs=1, seed=seed)
+    if "action_noise" in zoo:
+        dims = env.action_space.shape[0]
+        zoo["action_noise"] = NormalActionNoise(np.zeros(dims), zoo.pop("action_noise") * np.ones(dims))
+    model = {"dqn": DQN, "sac": SAC, "td3": TD3}[algorithm]("MlpPolicy", env, seed=seed, device="cpu", **zoo)
 callback = Evaluate()
 model.learn(steps, callback=callback)
 if not scores or scores[-1][0] != model.num_timesteps:

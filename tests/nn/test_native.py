@@ -10,6 +10,7 @@ from torch import nn  # noqa: E402
 
 from turborl._core import nn as native  # noqa: E402
 from turborl.nn.native import FlatAdam, flatten_parameters, linear_parameters, mlp_layout, views_like  # noqa: E402
+from turborl.nn.networks import StreamMLP  # noqa: E402
 
 ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "leaky_relu": nn.LeakyReLU, "identity": nn.Identity}
 
@@ -179,8 +180,14 @@ def test_flat_adam_state_dict_is_torch_adams():
 
 
 def test_mlp_layout_reads_supported_networks_and_names_unsupported_layers():
-    assert mlp_layout(torch_mlp([4, 64, 64, 2], "tanh", False, torch.float32, 0)) == ([4, 64, 64, 2], "tanh")
-    assert mlp_layout(nn.Sequential(nn.Linear(3, 2))) == ([3, 2], "identity")
+    assert mlp_layout(torch_mlp([4, 64, 64, 2], "tanh", False, torch.float32, 0)) == ([4, 64, 64, 2], "tanh", False)
+    assert mlp_layout(nn.Sequential(nn.Linear(3, 2))) == ([3, 2], "identity", False)
+    assert mlp_layout(StreamMLP(5, 2, (16, 8))) == ([5, 16, 8, 2], "leaky_relu", True)
+    with pytest.raises(ValueError, match="every hidden layer or none"):
+        mlp_layout(nn.Sequential(nn.Linear(3, 4), nn.LayerNorm(4, elementwise_affine=False), nn.ReLU(),
+                                 nn.Linear(4, 4), nn.ReLU(), nn.Linear(4, 1)))
+    with pytest.raises(ValueError, match="no learned scale"):
+        mlp_layout(nn.Sequential(nn.Linear(3, 4), nn.LayerNorm(4), nn.ReLU(), nn.Linear(4, 1)))
     with pytest.raises(ValueError, match="layer 1 is"):
         mlp_layout(nn.Sequential(nn.Linear(3, 4), nn.Sigmoid(), nn.Linear(4, 1)))
     with pytest.raises(ValueError, match="one hidden activation"):

@@ -69,6 +69,10 @@ class Algorithm:
         """Everything else a checkpoint needs (networks, optimisers, normalisers)."""
         raise NotImplementedError
 
+    def _time_limit(self) -> int | None:
+        """The episode length a time feature counts against (stream-x), None without one."""
+        return None
+
     def _load_state(self, state: dict[str, Any], directory: Path) -> None:
         raise NotImplementedError
 
@@ -88,7 +92,7 @@ class Algorithm:
     def policy(self) -> Policy:
         network, normalizer = self._policy_parts()
         return Policy(self.Config.algorithm, network, self.policy_action, self.observation_space, self.action_space,
-                      normalizer)
+                      normalizer, self._time_limit())
 
     def progress(self) -> float:
         """Fraction of training done, in [0, 1]."""
@@ -139,7 +143,7 @@ class Algorithm:
     def save_policy(self, path: str | Path) -> None:
         network, normalizer = self._policy_parts()
         save_policy(path, self.Config.algorithm, self.config.to_dict(), network, self.observation_space,
-                    self.action_space, normalizer)
+                    self.action_space, normalizer, self._time_limit())
 
     # ---- checkpoints ---------------------------------------------------------------------------
 

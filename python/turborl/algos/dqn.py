@@ -273,7 +273,7 @@ class NativeQLearner:
     a flat buffer (the target's is what Polyak updates write), stepped by a :class:`FlatAdam`."""
 
     def __init__(self, q_network: QNetwork, target_network: QNetwork, config: DQNConfig) -> None:
-        sizes, activation = mlp_layout(q_network.body)
+        sizes, activation, _ = mlp_layout(q_network.body)
         self.flat = flatten_parameters(linear_parameters(q_network.body))
         self.target_flat = flatten_parameters(linear_parameters(target_network.body))
         self.params, self.target_params = self.flat.numpy(), self.target_flat.numpy()

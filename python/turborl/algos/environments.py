@@ -13,7 +13,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-__all__ = ["describe_space", "make_envs", "space_from_description"]
+__all__ = ["add_time_feature", "describe_space", "episode_limit", "make_envs", "space_from_description"]
 
 
 def make_envs(env_id: str, num_envs: int, seed: int, *, backend: str = "auto",
@@ -52,3 +52,20 @@ def space_from_description(description: dict[str, Any]) -> gym.Space:
     return gym.spaces.Box(np.asarray(description["low"], dtype=description["dtype"]),
                           np.asarray(description["high"], dtype=description["dtype"]),
                           dtype=description["dtype"])
+
+
+def episode_limit(envs: Any) -> int | None:
+    """The envs' time limit (steps per episode), or None where they have none."""
+    limit = getattr(envs, "max_episode_steps", None)  # turborl's envs
+    if limit is None:
+        spec = getattr(envs, "spec", None)
+        limit = getattr(spec, "max_episode_steps", None)
+    return None if limit is None else int(limit)
+
+
+def add_time_feature(obs: np.ndarray, episode_step: Any, time_limit: int) -> np.ndarray:
+    """``obs`` [N, D] with a last column ``-0.5 + t / time_limit`` for each row's step ``t`` within
+    its episode (stream-x's AddTimeInfo, Pardo et al.'s time feature: -0.5 at a reset)."""
+    steps = np.broadcast_to(np.asarray(episode_step, np.float64), (obs.shape[0],))
+    feature = (-0.5 + steps / time_limit).astype(obs.dtype)
+    return np.concatenate([obs, feature[:, None]], axis=1)

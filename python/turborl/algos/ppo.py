@@ -330,8 +330,8 @@ class NativeActorCritic:
     whose ``param_groups`` let PPO anneal the learning rate as with torch's Adam."""
 
     def __init__(self, agent: ActorCritic, learning_rate: float) -> None:
-        actor_sizes, activation = mlp_layout(agent.actor)
-        critic_sizes, critic_activation = mlp_layout(agent.critic)
+        actor_sizes, activation, _ = mlp_layout(agent.actor)
+        critic_sizes, critic_activation, _ = mlp_layout(agent.critic)
         if critic_activation != activation:
             raise ValueError(f"actor and critic activations differ: {activation} vs {critic_activation}")
         layout: list[Any] = linear_parameters(agent.actor, agent.critic)

@@ -9,9 +9,11 @@ def _algorithms() -> dict[str, type]:
     from turborl.algos.dqn import DQN
     from turborl.algos.ppo import PPO
     from turborl.algos.sac import SAC
+    from turborl.algos.stream import StreamAC, StreamQ, StreamSARSA
     from turborl.algos.td3 import TD3
 
-    return {"ppo": PPO, "dqn": DQN, "sac": SAC, "td3": TD3}
+    return {"ppo": PPO, "dqn": DQN, "sac": SAC, "td3": TD3, "stream_ac": StreamAC, "stream_q": StreamQ,
+            "stream_sarsa": StreamSARSA}
 
 
 def algorithm_names() -> list[str]:

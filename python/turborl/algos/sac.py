@@ -188,8 +188,8 @@ class NativeSacLearner:
 
     def __init__(self, actor: GaussianActor, critics: TwinQ, target_critics: TwinQ, temperature: Temperature,
                  config: SACConfig, target_entropy: float) -> None:
-        actor_sizes, activation = mlp_layout(actor.body)
-        critic_sizes, _ = mlp_layout(critics.q1)
+        actor_sizes, activation, _ = mlp_layout(actor.body)
+        critic_sizes = mlp_layout(critics.q1).sizes
         self.config, self.target_entropy = config, target_entropy
         self.actor_flat = flatten_parameters(linear_parameters(actor.body))
         self.critic_flat = flatten_parameters(linear_parameters(critics.q1, critics.q2))

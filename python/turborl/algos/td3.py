@@ -167,8 +167,8 @@ class NativeTd3Learner:
 
     def __init__(self, actor: TanhActor, critics: TwinQ, target_actor: TanhActor, target_critics: TwinQ,
                  config: TD3Config) -> None:
-        actor_sizes, activation = mlp_layout(actor.body)
-        critic_sizes, _ = mlp_layout(critics.q1)
+        actor_sizes, activation, _ = mlp_layout(actor.body)
+        critic_sizes = mlp_layout(critics.q1).sizes
         self.config, self.action_dim = config, actor_sizes[-1]
         self.actor_flat = flatten_parameters(linear_parameters(actor.body))
         self.critic_flat = flatten_parameters(linear_parameters(critics.q1, critics.q2))

@@ -26,11 +26,13 @@ def _make_envs(env_id: str, num_envs: int, seed: int, max_episode_steps: int | N
     return envs
 
 
-def _act_function(policy: Any) -> Callable[[np.ndarray], Any]:
+def _act_function(policy: Any) -> Callable[[np.ndarray, int], Any]:
     if hasattr(policy, "act"):
-        return lambda obs: policy.act(obs, deterministic=True)
+        if getattr(policy, "time_limit", None) is not None:  # a time feature: the step within the episode
+            return lambda obs, step: policy.act(obs, deterministic=True, episode_step=step)
+        return lambda obs, step: policy.act(obs, deterministic=True)
     if callable(policy):
-        return policy
+        return lambda obs, step: policy(obs)
     raise TypeError(f"policy must be callable on a batch of observations or have .act(obs), got {type(policy).__name__}")
 
 
@@ -61,8 +63,8 @@ def evaluate(policy: Any, env_id: str, episodes: int = 10, seeds: Sequence[int] 
         try:
             obs, _ = envs.reset(seed=seed)
             finished = np.zeros(episodes, dtype=bool)
-            for _ in range(max_steps):
-                obs, reward, terminated, truncated, _ = envs.step(np.asarray(act(obs)))
+            for step in range(max_steps):  # every env is in its first episode until it finishes
+                obs, reward, terminated, truncated, _ = envs.step(np.asarray(act(obs, step)))
                 scores[row] += np.where(finished, 0.0, reward)
                 finished |= np.asarray(terminated) | np.asarray(truncated)
                 if finished.all():

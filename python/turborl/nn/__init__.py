@@ -12,8 +12,10 @@ except ImportError as error:  # pragma: no cover - exercised in an env without t
                       "pip install 'turborl[train]'") from error
 
 from turborl.nn.hl_gauss import HLGauss, TwoHot
-from turborl.nn.networks import MLP, NatureCNN, orthogonal_init
-from turborl.nn.normalization import RunningMeanStd, ObservationNormalizer, RewardNormalizer
+from turborl.nn.networks import MLP, NatureCNN, StreamMLP, orthogonal_init, sparse_init_
+from turborl.nn.normalization import (ObservationNormalizer, RewardNormalizer, RunningMeanStd, SampleMeanStd,
+                                      StreamObservationNormalizer, StreamRewardScaler)
 
 __all__ = ["HLGauss", "MLP", "NatureCNN", "ObservationNormalizer", "RewardNormalizer", "RunningMeanStd",
-           "TwoHot", "orthogonal_init"]
+           "SampleMeanStd", "StreamMLP", "StreamObservationNormalizer", "StreamRewardScaler", "TwoHot",
+           "orthogonal_init", "sparse_init_"]

@@ -12,7 +12,7 @@ module's parameters into one buffer and makes each parameter a view of it, so th
 
 from __future__ import annotations
 
-from typing import Iterable, Sequence, Union
+from typing import Iterable, NamedTuple, Sequence, Union
 
 import numpy as np
 import torch
@@ -20,7 +20,7 @@ from torch import nn
 
 from turborl import _core
 
-__all__ = ["FlatAdam", "NATIVE_ACTIVATIONS", "flatten_parameters", "linear_parameters", "mlp_layout",
+__all__ = ["FlatAdam", "MlpLayout", "NATIVE_ACTIVATIONS", "flatten_parameters", "linear_parameters", "mlp_layout",
            "resolve_backend", "views_like"]
 
 BACKENDS = ("auto", "native", "torch")
@@ -39,13 +39,21 @@ def resolve_backend(backend: str, unsupported_reason: str | None) -> str:
     return backend
 
 
-def mlp_layout(module: nn.Module) -> tuple[list[int], str]:
-    """(layer sizes, hidden activation) of an ``nn.Sequential`` of Linear layers with one kind of
-    activation between them and none after the last; ValueError naming the layer otherwise."""
+class MlpLayout(NamedTuple):
+    sizes: list[int]
+    activation: str
+    layer_norm: bool  # a parameter-free LayerNorm before every hidden activation (stream-x)
+
+
+def mlp_layout(module: nn.Module) -> MlpLayout:
+    """The layout of an ``nn.Sequential`` of Linear layers with one kind of activation between them
+    (each optionally preceded by a parameter-free LayerNorm) and none after the last; ValueError
+    naming the layer otherwise."""
     if not isinstance(module, nn.Sequential):
         raise ValueError(f"the native engine trains nn.Sequential MLPs, got {type(module).__name__}")
     sizes: list[int] = []
     activations: set[str] = set()
+    norms: list[bool] = []
     expect_linear = True
     for index, layer in enumerate(module):
         if expect_linear:
@@ -59,18 +67,28 @@ def mlp_layout(module: nn.Module) -> tuple[list[int], str]:
             elif layer.in_features != sizes[-1]:
                 raise ValueError(f"layer {index} takes {layer.in_features} inputs, the previous layer gives {sizes[-1]}")
             sizes.append(layer.out_features)
+            norms.append(False)
+            expect_linear = False
+        elif isinstance(layer, nn.LayerNorm) and not norms[-1]:
+            if layer.elementwise_affine or tuple(layer.normalized_shape) != (sizes[-1],) or layer.eps != 1e-5:
+                raise ValueError(f"layer {index} is {layer!r}; the native engine's LayerNorm has no learned scale or "
+                                 f"shift, eps 1e-5, over the previous layer's {sizes[-1]} outputs")
+            norms[-1] = True
         else:
             kind = NATIVE_ACTIVATIONS.get(type(layer))
             if kind is None or (isinstance(layer, nn.LeakyReLU) and layer.negative_slope != 0.01):
                 raise ValueError(f"layer {index} is {layer!r}; the native engine supports "
-                                 f"{sorted(set(NATIVE_ACTIVATIONS.values()))}")
+                                 f"{sorted(set(NATIVE_ACTIVATIONS.values()))} (and LayerNorm before them)")
             activations.add(kind)
-        expect_linear = not expect_linear
-    if len(sizes) < 2 or expect_linear:
+            expect_linear = True
+    if len(sizes) < 2 or expect_linear or norms[-1]:
         raise ValueError("the native engine expects Linear, activation, ..., Linear (no activation at the end)")
     if len(activations) > 1:
         raise ValueError(f"the native engine uses one hidden activation per network, got {sorted(activations)}")
-    return sizes, activations.pop() if activations else "identity"
+    hidden_norms = set(norms[:-1])
+    if len(hidden_norms) > 1:
+        raise ValueError("the native engine normalises every hidden layer or none")
+    return MlpLayout(sizes, activations.pop() if activations else "identity", hidden_norms == {True})
 
 
 PAD = 16  # the engine pads layer widths to multiples of 16 (cpp/include/turborl/nn/kernels.hpp)

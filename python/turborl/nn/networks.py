@@ -8,7 +8,7 @@ from typing import Sequence
 import torch
 from torch import nn
 
-__all__ = ["MLP", "NatureCNN", "orthogonal_init"]
+__all__ = ["MLP", "NatureCNN", "StreamMLP", "orthogonal_init", "sparse_init_"]
 
 ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU}
 
@@ -68,3 +68,44 @@ class NatureCNN(nn.Module):
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.head(self.conv(images.float() / 255.0))
+
+
+def sparse_init_(weight: torch.Tensor, sparsity: float = 0.9, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Sparse initialisation of a Linear weight [out, in] ("Streaming Deep Reinforcement Learning
+    Finally Works", Elsayed, Vasan & Mahmood, 2024): uniform in +-1/sqrt(fan_in), then
+    ``ceil(sparsity * fan_in)`` of each output unit's inputs, chosen at random, set to zero."""
+    if weight.dim() != 2:
+        raise ValueError(f"sparse_init_ takes a Linear weight [out, in], got shape {tuple(weight.shape)}")
+    if not 0.0 <= sparsity <= 1.0:
+        raise ValueError(f"sparsity must be in [0, 1], got {sparsity}")
+    fan_out, fan_in = weight.shape
+    zeros = math.ceil(sparsity * fan_in)
+    bound = 1.0 / math.sqrt(fan_in)
+    with torch.no_grad():
+        weight.uniform_(-bound, bound, generator=generator)
+        for unit in range(fan_out):
+            weight[unit, torch.randperm(fan_in, generator=generator)[:zeros]] = 0.0
+    return weight
+
+
+class StreamMLP(nn.Sequential):
+    """stream-x's network (Elsayed et al., 2024): ``Linear -> LayerNorm -> LeakyReLU`` per hidden
+    layer (LayerNorm without learned scale or shift), a linear output, sparse initialisation
+    (``sparsity`` of each unit's inputs zero) and zero biases."""
+
+    def __init__(self, in_features: int, out_features: int, hidden_sizes: Sequence[int] = (128, 128),
+                 sparsity: float = 0.9, layer_norm: bool = True) -> None:
+        layers: list[nn.Module] = []
+        width = in_features
+        for hidden in hidden_sizes:
+            layers.append(nn.Linear(width, hidden))
+            if layer_norm:
+                layers.append(nn.LayerNorm(hidden, elementwise_affine=False))
+            layers.append(nn.LeakyReLU())
+            width = hidden
+        layers.append(nn.Linear(width, out_features))
+        super().__init__(*layers)
+        for layer in self:
+            if isinstance(layer, nn.Linear):
+                sparse_init_(layer.weight, sparsity)
+                nn.init.zeros_(layer.bias)
