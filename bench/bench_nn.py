@@ -415,18 +415,26 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--no-compile", action="store_true", help="skip the torch.compile column")
     parser.add_argument("--no-blas", action="store_true", help="skip the OpenBLAS kernel comparison")
+    parser.add_argument("--sections", default="ppo,dqn,td3,sac,stream,act", help="which rows to run")
     args = parser.parse_args()
     torch.set_num_threads(1)
     compile_torch = not args.no_compile
-    rows = ppo_rows(compile_torch)
-    rows.append(dqn_row(64, compile_torch))
-    rows.append(dqn_row(256, compile_torch))
-    rows += td3_rows(146, 4, (64, 64), 256, "L2F sizes (actor 146-64-64-4, asymmetric critics 28+4-64-64-1)",
-                     compile_torch, critic_obs_dim=28)
-    rows += td3_rows(3, 1, (256, 256), 256, "Pendulum sizes (256-256)", compile_torch)
-    rows.append(sac_row(3, 1, (256, 256), 256, compile_torch))
-    rows.append(stream_row())
-    rows.append(act_row())
+    sections = set(args.sections.split(","))
+    rows = ppo_rows(compile_torch) if "ppo" in sections else []
+    if "dqn" in sections:
+        rows += [dqn_row(64, compile_torch), dqn_row(256, compile_torch)]
+    if "td3" in sections:
+        rows += td3_rows(146, 4, (64, 64), 256, "L2F sizes (actor 146-64-64-4, asymmetric critics 28+4-64-64-1)",
+                         compile_torch, critic_obs_dim=28)
+        rows += td3_rows(3, 1, (64, 64), 100, "RLtools' Pendulum sizes (64-64)", compile_torch)
+        rows += td3_rows(3, 1, (256, 256), 256, "Pendulum sizes (256-256)", compile_torch)
+    if "sac" in sections:
+        rows.append(sac_row(3, 1, (64, 64), 100, compile_torch))  # RLtools' SAC Pendulum protocol
+        rows.append(sac_row(3, 1, (256, 256), 256, compile_torch))
+    if "stream" in sections:
+        rows.append(stream_row())
+    if "act" in sections:
+        rows.append(act_row())
     print(f"\n{platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}, one thread\n")
     print("| work | native | torch eager | torch.compile | eager ÷ native | compile ÷ native |")
     print("|---|---:|---:|---:|---:|---:|")
