@@ -12,11 +12,13 @@ natively: a truncated episode bootstraps from its true final observation, a term
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 
 from turborl.algos.base import Algorithm
+from turborl.algos.checkpoint import module_state
 from turborl.algos.config import Config
 from turborl.algos.schedules import linear
 from turborl.replay import PrioritizedReplayBuffer, ReplayBatch, ReplayBuffer, spec_from_env
@@ -89,6 +91,7 @@ class ContinuousOffPolicy(Algorithm):
 
     autoreset_mode: ClassVar[str] = "next_step"
     metric_names: ClassVar[tuple[str, ...]] = ()  # every iteration logs these (NaN until measured)
+    checkpoint_modules: ClassVar[tuple[str, ...]] = ()  # attributes whose state_dicts a checkpoint keeps
 
     def _build(self) -> None:
         config: OffPolicyConfig = self.config
@@ -158,3 +161,21 @@ class ContinuousOffPolicy(Algorithm):
                 totals[key] = totals.get(key, 0.0) + value
                 counts[key] = counts.get(key, 0) + 1
         return {key: value / counts[key] for key, value in totals.items()}
+
+    # ---- checkpoints: the named modules, the learner's optimisers and the replay buffer ----------
+
+    def _state(self) -> dict[str, Any]:
+        return {"modules": {name: module_state(getattr(self, name)) for name in self.checkpoint_modules},
+                "optimizers": [opt.state_dict() for opt in self.learner.optimizers],
+                "gradient_updates": self.gradient_updates}
+
+    def _write_extra(self, directory: Path) -> None:
+        self.replay.save(directory / "replay")
+
+    def _load_state(self, state: dict[str, Any], directory: Path) -> None:
+        for name in self.checkpoint_modules:
+            getattr(self, name).load_state_dict(state["modules"][name])
+        for optimizer, saved in zip(self.learner.optimizers, state["optimizers"]):
+            optimizer.load_state_dict(saved)
+        self.gradient_updates = int(state["gradient_updates"])
+        self.replay = type(self.replay).load(directory / "replay")

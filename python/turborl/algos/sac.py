@@ -31,7 +31,6 @@ import torch
 from torch import nn
 
 from turborl import _core
-from turborl.algos.checkpoint import module_state
 from turborl.algos.off_policy import ContinuousOffPolicy, OffPolicyConfig
 from turborl.nn.actors import GaussianActor, TwinQ
 from turborl.nn.native import FlatAdam, flatten_parameters, linear_parameters, mlp_layout, resolve_backend
@@ -67,6 +66,7 @@ class Temperature(nn.Module):
 
 class SAC(ContinuousOffPolicy):
     Config = SACConfig
+    checkpoint_modules = ("actor", "critics", "target_critics", "temperature")
     metric_names = ("critic_loss", "actor_loss", "alpha", "alpha_loss")
 
     def _build_learner(self) -> None:
@@ -108,25 +108,6 @@ class SAC(ContinuousOffPolicy):
     def _update(self, batch: ReplayBatch) -> tuple[dict[str, float], np.ndarray]:
         rows = batch.obs.shape[0]
         return self.learner.update(batch, self._noise(rows), self._noise(rows))
-
-    # ---- checkpoints ---------------------------------------------------------------------------
-
-    def _state(self) -> dict[str, Any]:
-        return {"actor": module_state(self.actor), "critics": module_state(self.critics),
-                "target_critics": module_state(self.target_critics), "temperature": module_state(self.temperature),
-                "optimizers": [opt.state_dict() for opt in self.learner.optimizers],
-                "gradient_updates": self.gradient_updates}
-
-    def _write_extra(self, directory) -> None:
-        self.replay.save(directory / "replay")
-
-    def _load_state(self, state: dict[str, Any], directory) -> None:
-        for name in ("actor", "critics", "target_critics", "temperature"):
-            getattr(self, name).load_state_dict(state[name])
-        for optimizer, saved in zip(self.learner.optimizers, state["optimizers"]):
-            optimizer.load_state_dict(saved)
-        self.gradient_updates = int(state["gradient_updates"])
-        self.replay = type(self.replay).load(directory / "replay")
 
 
 class TorchSacLearner:

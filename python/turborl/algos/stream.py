@@ -134,7 +134,7 @@ class StreamAlgorithm(Algorithm):
             if self.time_limit is None:
                 raise ValueError(f"time_feature needs episodes with a time limit; {config.env_id} has none "
                                  "(pass --time-feature false)")
-        self.input_dim = self.observation_space.shape[0] + (1 if config.time_feature else 0)
+        self.input_dim = self.network_inputs(config, self.observation_space)
         self.episode_step = 0
         self._build_learner()
         self.state = self._observe(self.obs[0])

@@ -23,7 +23,6 @@ import torch
 from torch import nn
 
 from turborl import _core
-from turborl.algos.checkpoint import module_state
 from turborl.algos.off_policy import ContinuousOffPolicy, OffPolicyConfig
 from turborl.nn.actors import TanhActor, TwinQ
 from turborl.nn.native import FlatAdam, flatten_parameters, linear_parameters, mlp_layout, resolve_backend
@@ -56,6 +55,7 @@ class TD3Config(OffPolicyConfig):
 
 class TD3(ContinuousOffPolicy):
     Config = TD3Config
+    checkpoint_modules = ("actor", "critics", "target_actor", "target_critics")
     metric_names = ("critic_loss", "q1_mean", "actor_loss")
 
     def _build_learner(self) -> None:
@@ -91,25 +91,6 @@ class TD3(ContinuousOffPolicy):
         noise = self.rng.standard_normal((batch.obs.shape[0], self.action_dim), dtype=np.float32)
         update_actor = (self.gradient_updates + 1) % self.config.policy_delay == 0  # SB3: updates 2, 4, ...
         return self.learner.update(batch, noise, update_actor)
-
-    # ---- checkpoints ---------------------------------------------------------------------------
-
-    def _state(self) -> dict[str, Any]:
-        return {"actor": module_state(self.actor), "critics": module_state(self.critics),
-                "target_actor": module_state(self.target_actor), "target_critics": module_state(self.target_critics),
-                "optimizers": [opt.state_dict() for opt in self.learner.optimizers],
-                "gradient_updates": self.gradient_updates}
-
-    def _write_extra(self, directory) -> None:
-        self.replay.save(directory / "replay")
-
-    def _load_state(self, state: dict[str, Any], directory) -> None:
-        for name in ("actor", "critics", "target_actor", "target_critics"):
-            getattr(self, name).load_state_dict(state[name])
-        for optimizer, saved in zip(self.learner.optimizers, state["optimizers"]):
-            optimizer.load_state_dict(saved)
-        self.gradient_updates = int(state["gradient_updates"])
-        self.replay = type(self.replay).load(directory / "replay")
 
 
 class TorchTd3Learner:
