@@ -13,6 +13,7 @@
 #include <string>
 
 #include "cartpole_kernel.hpp"
+#include "quadrotor_kernel.hpp"
 #include "turborl/core/check.hpp"
 
 namespace nb = nanobind;
@@ -69,6 +70,25 @@ nb::ndarray<nb::numpy, T> host_array(std::initializer_list<size_t> shape) {
   T* data = new T[count > 0 ? count : 1];
   nb::capsule owner(data, [](void* p) noexcept { delete[] static_cast<T*>(p); });
   return nb::ndarray<nb::numpy, T>(data, shape, owner);
+}
+
+// Runs `launch` (which returns a cudaError_t as int) between two events; returns the GPU
+// milliseconds between them, i.e. the kernel alone.
+template <class Launch>
+float timed_kernel(Launch&& launch, const char* what) {
+  nb::gil_scoped_release release;
+  float kernel_ms = 0.0f;
+  cudaEvent_t start, stop;
+  check_cuda(cudaEventCreate(&start), "cudaEventCreate");
+  check_cuda(cudaEventCreate(&stop), "cudaEventCreate");
+  check_cuda(cudaEventRecord(start), "cudaEventRecord");
+  check_cuda(cudaError_t(launch()), what);
+  check_cuda(cudaEventRecord(stop), "cudaEventRecord");
+  check_cuda(cudaEventSynchronize(stop), what);
+  check_cuda(cudaEventElapsedTime(&kernel_ms, start, stop), "cudaEventElapsedTime");
+  cudaEventDestroy(start);
+  cudaEventDestroy(stop);
+  return kernel_ms;
 }
 
 template <class T>
@@ -147,20 +167,7 @@ nb::dict cartpole_rollout(nb::ndarray<Real, nb::ndim<2>, nb::c_contig, nb::devic
   args.terminated = record ? d_terminated.data() : nullptr;
   args.truncated = record ? d_truncated.data() : nullptr;
 
-  float kernel_ms = 0.0f;
-  {
-    nb::gil_scoped_release release;
-    cudaEvent_t start, stop;
-    check_cuda(cudaEventCreate(&start), "cudaEventCreate");
-    check_cuda(cudaEventCreate(&stop), "cudaEventCreate");
-    check_cuda(cudaEventRecord(start), "cudaEventRecord");
-    check_cuda(cudaError_t(launch_cartpole_rollout(args)), "CartPole rollout kernel launch");
-    check_cuda(cudaEventRecord(stop), "cudaEventRecord");
-    check_cuda(cudaEventSynchronize(stop), "CartPole rollout kernel");
-    check_cuda(cudaEventElapsedTime(&kernel_ms, start, stop), "cudaEventElapsedTime");
-    cudaEventDestroy(start);
-    cudaEventDestroy(stop);
-  }
+  const float kernel_ms = timed_kernel([&] { return launch_cartpole_rollout(args); }, "CartPole rollout kernel");
 
   d_state.download(state_columns.data());
   d_elapsed.download(elapsed_steps.data());
@@ -195,6 +202,42 @@ void bind_rollout(nb::module_& m, const char* name) {
         "params"_a, "max_episode_steps"_a, "record"_a);
 }
 
+// Steps the quadrotors of state_columns [23][n] (in place) `num_steps` times with held set-points;
+// returns the kernel's seconds.
+template <class Real>
+double quadrotor_simulate(nb::ndarray<Real, nb::ndim<2>, nb::c_contig, nb::device::cpu> state_columns,
+                          nb::ndarray<const float, nb::ndim<2>, nb::c_contig, nb::device::cpu> actions,
+                          int64_t num_steps, HostVector<const double> airframe, double dt) {
+  constexpr int kAirframeFields = int(sizeof(quadrotor::Airframe<Real>) / sizeof(Real));
+  const int64_t n = int64_t(state_columns.shape(1));
+  TURBORL_CHECK(state_columns.shape(0) == 23, "state_columns must have shape (23, num_envs), got (",
+                state_columns.shape(0), ", ", n, ")");
+  TURBORL_CHECK(n >= 1, "num_envs must be >= 1, got ", n);
+  TURBORL_CHECK(int64_t(actions.shape(0)) == n && actions.shape(1) == 4, "actions must have shape (", n,
+                ", 4), got (", actions.shape(0), ", ", actions.shape(1), ")");
+  TURBORL_CHECK(int64_t(airframe.shape(0)) == kAirframeFields, "airframe must hold ", kAirframeFields,
+                " values, got ", airframe.shape(0));
+  TURBORL_CHECK(num_steps >= 0, "num_steps must be >= 0, got ", num_steps);
+  TURBORL_CHECK(device_count() > 0, "no CUDA device is available");
+
+  QuadrotorSimulateArgs<Real> args{};
+  args.num_envs = n;
+  args.num_steps = num_steps;
+  Real fields[kAirframeFields];
+  for (int k = 0; k < kAirframeFields; ++k) fields[k] = Real(airframe.data()[k]);
+  std::memcpy(&args.airframe, fields, sizeof(fields));
+  args.dt = Real(dt);
+  DeviceArray<Real> d_state(size_t(23 * n));
+  DeviceArray<float> d_actions(size_t(4 * n));
+  d_state.upload(state_columns.data());
+  d_actions.upload(actions.data());
+  args.state_columns = d_state.data();
+  args.actions = d_actions.data();
+  const float kernel_ms = timed_kernel([&] { return launch_quadrotor_simulate(args); }, "quadrotor simulate kernel");
+  d_state.download(state_columns.data());
+  return double(kernel_ms) * 1e-3;
+}
+
 }  // namespace
 }  // namespace turborl::cuda
 
@@ -208,4 +251,8 @@ NB_MODULE(_cuda, m) {
   }, "device"_a = 0);
   turborl::cuda::bind_rollout<double>(m, "cartpole_rollout_float64");
   turborl::cuda::bind_rollout<float>(m, "cartpole_rollout_float32");
+  m.def("quadrotor_simulate_float32", &turborl::cuda::quadrotor_simulate<float>, "state_columns"_a, "actions"_a,
+        "num_steps"_a, "airframe"_a, "dt"_a);
+  m.def("quadrotor_simulate_float64", &turborl::cuda::quadrotor_simulate<double>, "state_columns"_a, "actions"_a,
+        "num_steps"_a, "airframe"_a, "dt"_a);
 }

@@ -21,6 +21,7 @@
 #include "turborl/envs/mountain_car.hpp"
 #include "turborl/envs/mountain_car_continuous.hpp"
 #include "turborl/envs/pendulum.hpp"
+#include "turborl/envs/quadrotor_l2f.hpp"
 
 namespace nb = nanobind;
 using namespace nb::literals;
@@ -42,8 +43,8 @@ const char* constraint_name(envs::ParamConstraint constraint) {
   return "finite";
 }
 
-template <size_t N>
-nb::list float_list(const double (&values)[N]) {
+template <class Values>
+nb::list float_list(const Values& values) {
   nb::list out;
   for (double v : values) out.append(v);
   return out;
@@ -58,6 +59,7 @@ nb::dict describe_env() {
   spec["obs_dim"] = Env::obs_dim;
   spec["obs_low"] = float_list(Env::obs_low);
   spec["obs_high"] = float_list(Env::obs_high);
+  spec["critic_obs_dim"] = VecEnv<Env, double>::kCriticObsDim;
   if constexpr (Env::action_kind == envs::ActionKind::kDiscrete) {
     spec["action_kind"] = "discrete";
     spec["num_actions"] = Env::num_actions;
@@ -137,6 +139,16 @@ void bind_vec_env(nb::module_& m, const char* class_name) {
           "final_obs", [](E& e) { return Array2D<float>(e.final_obs(), {size_t(e.num_envs()), size_t(E::kObsDim)}); },
           kView)
       .def_prop_ro(
+          "critic_obs",
+          [](E& e) { return Array2D<float>(e.critic_obs(), {size_t(e.num_envs()), size_t(E::kCriticObsDim)}); },
+          kView)
+      .def_prop_ro(
+          "final_critic_obs",
+          [](E& e) {
+            return Array2D<float>(e.final_critic_obs(), {size_t(e.num_envs()), size_t(E::kCriticObsDim)});
+          },
+          kView)
+      .def_prop_ro(
           "rewards", [](E& e) { return Array1D<double>(e.rewards(), {size_t(e.num_envs())}); }, kView)
       .def_prop_ro(
           "terminated", [](E& e) { return Array1D<bool>(e.terminated(), {size_t(e.num_envs())}); }, kView)
@@ -185,6 +197,7 @@ void bind_envs(nb::module_& m) {
   register_env<envs::MountainCar>(m, registry, "MountainCar");
   register_env<envs::MountainCarContinuous>(m, registry, "MountainCarContinuous");
   register_env<envs::Pendulum>(m, registry, "Pendulum");
+  register_env<envs::QuadrotorL2F>(m, registry, "QuadrotorL2F");
   m.attr("env_registry") = registry;
 }
 

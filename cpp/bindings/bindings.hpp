@@ -7,6 +7,7 @@ namespace turborl::bindings {
 void bind_core(nanobind::module_& m);
 void bind_envs(nanobind::module_& m);
 void bind_nn(nanobind::module_& m);
+void bind_quadrotor(nanobind::module_& m);
 void bind_replay(nanobind::module_& m);
 void bind_stats(nanobind::module_& m);
 

@@ -66,3 +66,13 @@ def finite_array(name: str, value: Any, dtype: Any) -> np.ndarray:
         bad = np.flatnonzero(~np.isfinite(array.ravel()))[0]
         raise ValueError(f"{name} must be finite, got {array.ravel()[bad]} at flat index {bad}")
     return array
+
+
+def finite_float(name: str, value: Any) -> float:
+    """A finite real number as a Python float; bools, strings and arrays are refused."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__} ({value!r})")
+    result = float(value)
+    if not np.isfinite(result):
+        raise ValueError(f"{name} must be finite, got {result}")
+    return result

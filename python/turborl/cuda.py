@@ -2,7 +2,9 @@
 
 ``cuda_available()`` says whether they can run here. ``cartpole_rollout`` runs a batched
 CartPole on the GPU from a ``NativeVectorEnv``'s current state, with the same physics header,
-episode bookkeeping and random streams as the CPU engine.
+episode bookkeeping and random streams as the CPU engine. ``quadrotor_simulate`` is
+``turborl.envs.quadrotor.simulate`` on the GPU: one thread per quadrotor, state in registers,
+all steps in one launch.
 """
 
 from __future__ import annotations
@@ -12,7 +14,15 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["CartPoleRollout", "cartpole_rollout", "cuda_available", "cuda_built", "device_name"]
+__all__ = [
+    "CartPoleRollout",
+    "QuadrotorSimulation",
+    "cartpole_rollout",
+    "cuda_available",
+    "cuda_built",
+    "device_name",
+    "quadrotor_simulate",
+]
 
 
 def _module():
@@ -126,3 +136,27 @@ def cartpole_rollout(
         final_state=state,
         kernel_seconds=float(out["kernel_seconds"]),
     )
+
+
+@dataclass(frozen=True)
+class QuadrotorSimulation:
+    """Result of ``quadrotor_simulate``: the new states ``[N, 23]`` and the kernel's GPU seconds."""
+
+    states: np.ndarray
+    kernel_seconds: float
+
+
+def quadrotor_simulate(states: Any, actions: Any, steps: Any, *, dt: Any = 0.01, **overrides: Any) -> QuadrotorSimulation:
+    """``turborl.envs.quadrotor.simulate`` on the GPU (same arguments, no ``num_threads``).
+
+    float32 results equal the CPU's bit for bit (same header, no FMA contraction on either side,
+    IEEE division and sqrt); float64 too. ``kernel_seconds`` excludes the transfers.
+    """
+    from turborl.envs.quadrotor import simulate_arguments
+
+    columns, setpoints, steps, frame, dt = simulate_arguments(states, actions, steps, dt, overrides)
+    if not cuda_available():
+        raise RuntimeError("no CUDA device is available (turborl.cuda_available() is False)")
+    run = getattr(_module(), f"quadrotor_simulate_{columns.dtype.name}")
+    seconds = run(columns, setpoints, steps, frame, dt)
+    return QuadrotorSimulation(states=np.ascontiguousarray(columns.T), kernel_seconds=float(seconds))

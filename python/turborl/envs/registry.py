@@ -44,6 +44,8 @@ class NativeEnvSpec:
         action_low, action_high: bounds of box actions, shape ``(action_dim,)`` (``None`` if discrete).
         state_names: names of the state fields, in the column order of ``get_state()["state"]``.
         params: the physical parameters.
+        critic_obs_dim: size of the privileged, noise-free observation for asymmetric critics
+            (``info["critic_obs"]``), 0 for envs without one.
     """
 
     id: str
@@ -56,6 +58,7 @@ class NativeEnvSpec:
     action_high: tuple[float, ...] | None
     state_names: tuple[str, ...]
     params: tuple[ParamSpec, ...]
+    critic_obs_dim: int = 0
 
     @property
     def obs_dim(self) -> int:
@@ -83,6 +86,7 @@ def _spec_from_core(raw: dict[str, Any]) -> NativeEnvSpec:
         action_high=None if discrete else tuple(raw["action_high"]),
         state_names=tuple(raw["state_names"]),
         params=tuple(ParamSpec(*entry) for entry in raw["params"]),
+        critic_obs_dim=int(raw["critic_obs_dim"]),
     )
 
 
@@ -127,7 +131,8 @@ def make_vec(
 
     Args:
         env_id: one of ``registered_ids()``: ``"CartPole-v1"``, ``"Acrobot-v1"``,
-            ``"MountainCar-v0"``, ``"MountainCarContinuous-v0"``, ``"Pendulum-v1"``.
+            ``"MountainCar-v0"``, ``"MountainCarContinuous-v0"``, ``"Pendulum-v1"``,
+            ``"Quadrotor-L2F-v0"`` (turborl.envs.quadrotor).
         num_envs: number of environments, >= 1.
         seed: seed of the first ``reset()``; env ``i`` gets ``seed + i`` (Gymnasium's convention).
             ``None`` draws one from the operating system.

@@ -77,6 +77,11 @@ class NativeVectorEnv(VectorEnv):
     - ``disabled``: reset finished envs with ``reset(options={"reset_mask": mask})``; stepping
       an env whose episode has ended raises RuntimeError.
 
+    Envs with a privileged observation for asymmetric critics (``native_spec.critic_obs_dim > 0``,
+    e.g. Quadrotor-L2F-v0) add ``info["critic_obs"]`` (float32 ``[N, critic_obs_dim]``, the
+    noise-free counterpart of ``obs``) to every reset and step, and ``info["final_critic_obs"]``
+    where ``info["final_obs"]`` is set; ``critic_observation_space`` describes it.
+
     Whenever episodes end, ``info["episode"] = {"r": returns, "l": lengths}`` (zero where
     ``info["_episode"]`` is False), as ``gymnasium.wrappers.vector.RecordEpisodeStatistics``.
 
@@ -138,6 +143,9 @@ class NativeVectorEnv(VectorEnv):
             self._action_dtype = np.dtype(np.float32)
             self._action_shape = (self.num_envs, spec.action_dim)
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
+        self.critic_observation_space = (
+            spaces.Box(-np.inf, np.inf, (spec.critic_obs_dim,), dtype=np.float32) if spec.critic_obs_dim else None
+        )
         self.action_space = batch_space(self.single_action_space, self.num_envs)
 
         self._core = core_class(spec.id, self._dtype)(
@@ -165,7 +173,7 @@ class NativeVectorEnv(VectorEnv):
             self._write_seeds(self._seeds_from_argument(seed), selected)
         core.reset(mask)
         self._has_reset = True
-        return self._output(self._obs), {}
+        return self._output(self._obs), self._critic_info({})
 
     def step(self, actions: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict]:
         core = self._core
@@ -181,6 +189,8 @@ class NativeVectorEnv(VectorEnv):
             actions = self._coerce_actions(actions)
         episodes_ended = core.step(actions)
         info = self._episode_info() if episodes_ended else {}
+        if self.critic_observation_space is not None:
+            self._critic_info(info)
         if self.copy:
             return self._obs.copy(), self._rewards.copy(), self._terminated.copy(), self._truncated.copy(), info
         return self._obs, self._rewards, self._terminated, self._truncated, info
@@ -314,7 +324,7 @@ class NativeVectorEnv(VectorEnv):
     @staticmethod
     def _buffer_names() -> tuple[str, ...]:
         return (
-            "_obs", "_final_obs", "_rewards", "_terminated", "_truncated", "_episode_ended", "_final_return",
+            "_obs", "_final_obs", "_critic_obs", "_final_critic_obs", "_rewards", "_terminated", "_truncated", "_episode_ended", "_final_return",
             "_final_length", "_state_columns", "_param_columns", "_needs_reset", "_elapsed_steps",
             "_episode_return", "_episode_length", "_env_seeds", "_episode_index",
         )  # fmt: skip
@@ -434,8 +444,17 @@ class NativeVectorEnv(VectorEnv):
             final_obs[ended] = self._final_obs[ended]
             info["final_obs"] = final_obs
             info["_final_obs"] = ended.copy()
+            if self.critic_observation_space is not None:
+                final_critic_obs = np.zeros_like(self._critic_obs)
+                final_critic_obs[ended] = self._final_critic_obs[ended]
+                info["final_critic_obs"] = final_critic_obs
             info["final_info"] = {}
             info["_final_info"] = ended.copy()
+        return info
+
+    def _critic_info(self, info: dict[str, Any]) -> dict[str, Any]:
+        if self.critic_observation_space is not None:
+            info["critic_obs"] = self._critic_obs.copy()
         return info
 
     def _bookkeeping_values(self, key: str, values: np.ndarray, dtype: Any) -> np.ndarray:

@@ -3,6 +3,7 @@
 // numbers: as easy as 1, 2, 3", SC 2011). A draw is a pure function of (key, counter), so every
 // environment owns an independent stream that needs no state beyond a few integers, gives the
 // same numbers on CPU and GPU, and does not depend on how environments are split across threads.
+#include <cmath>
 #include <cstdint>
 
 #include "turborl/core/hd.hpp"
@@ -35,7 +36,8 @@ TURBORL_HD inline Philox4x32Block philox4x32_10(Philox4x32Block counter, uint32_
 // What a stream is used for; part of the counter so that no two purposes share numbers.
 enum class StreamPurpose : uint32_t {
   kEnvReset = 1,  // initial states of one episode
-  kEnvStep = 2,   // per-step noise (sensor noise, disturbances)
+  kEnvStep = 2,         // per-step randomness of the dynamics (actuator noise)
+  kEnvObservation = 3,  // sensor noise of the observation emitted at one step
 };
 
 // A stream of 64-bit draws: key = a 64-bit seed, counter = (block, word1, word2, word3) where
@@ -62,12 +64,32 @@ class CounterRng {
   // Uniform on [low, high), computed as NumPy's Generator.uniform: low + (high - low) * u.
   TURBORL_HD double uniform(double low, double high) { return low + (high - low) * uniform(); }
 
+  // Standard normal by the Box-Muller transform; each pair of uniforms gives two draws, the
+  // second is kept for the next call.
+  TURBORL_HD double normal() {
+    if (has_spare_normal_) {
+      has_spare_normal_ = false;
+      return spare_normal_;
+    }
+    const double u1 = 1.0 - uniform();  // in (0, 1], so the log is finite
+    const double u2 = uniform();
+    const double radius = sqrt(-2.0 * log(u1));
+    const double angle = 6.283185307179586 * u2;
+    spare_normal_ = radius * sin(angle);
+    has_spare_normal_ = true;
+    return radius * cos(angle);
+  }
+
+  TURBORL_HD double normal(double mean, double std) { return mean + std * normal(); }
+
  private:
   uint32_t key0_, key1_;
   uint32_t word1_, word2_, word3_;
   uint32_t block_ = 0;
   uint32_t buffered_ = 0;
   uint64_t spare_ = 0;
+  bool has_spare_normal_ = false;
+  double spare_normal_ = 0.0;
 };
 
 // The stream of initial states for one episode of one environment. `env_seed` is the
@@ -76,6 +98,15 @@ class CounterRng {
 TURBORL_HD inline CounterRng episode_reset_stream(uint64_t env_seed, uint64_t episode) {
   return CounterRng(env_seed, uint32_t(episode), uint32_t(episode >> 32),
                     static_cast<uint32_t>(StreamPurpose::kEnvReset));
+}
+
+// The stream of step `step` (counted from 0 within the episode) of episode `episode` of one
+// environment, for one purpose. A pure function of its arguments, so restoring a state with
+// get_state/set_state reproduces the noise that follows. Streams repeat after 2^32 episodes or
+// steps.
+TURBORL_HD inline CounterRng episode_step_stream(uint64_t env_seed, uint64_t episode, uint64_t step,
+                                                 StreamPurpose purpose) {
+  return CounterRng(env_seed, uint32_t(episode), uint32_t(step), static_cast<uint32_t>(purpose));
 }
 
 }  // namespace turborl

@@ -51,6 +51,16 @@ class VecEnv {
   // Flags are stored as bytes holding 0 or 1: GCC vectorises loops over uint8_t but not over
   // bool next to 8-byte fields. The accessors hand them out as bool* (same layout) for NumPy.
   using Flag = uint8_t;
+  // Optional parts of an environment (envs/env_spec.hpp).
+  using StepAction = std::conditional_t<kDiscrete, int64_t, const float*>;
+  static constexpr bool kStochasticStep =
+      requires(State& s, const Params& p, StepAction a, CounterRng& rng) { Env::step(s, p, a, rng); };
+  static constexpr bool kNoisyObservation =
+      requires(const State& s, const Params& p, float* obs, CounterRng& rng) { Env::observe(s, p, obs, rng); };
+  static constexpr int kCriticObsDim = [] {
+    if constexpr (requires { Env::critic_obs_dim; }) return int(Env::critic_obs_dim);
+    else return 0;
+  }();
   // Below this many envs per thread, handing work to another thread costs more than it saves.
   static constexpr int64_t kMinEnvsPerThread = 256;
 
@@ -70,6 +80,8 @@ class VecEnv {
         params_(size_t(kNumParams) * num_envs),
         obs_(size_t(kObsDim) * num_envs),
         final_obs_(size_t(kObsDim) * num_envs),
+        critic_obs_(size_t(kCriticObsDim) * num_envs),
+        final_critic_obs_(size_t(kCriticObsDim) * num_envs),
         rewards_(num_envs),
         terminated_(num_envs),
         truncated_(num_envs),
@@ -101,6 +113,8 @@ class VecEnv {
   Real* param_columns() { return params_.data(); }     // [kNumParams][num_envs]
   float* obs() { return obs_.data(); }                 // [num_envs][kObsDim]
   float* final_obs() { return final_obs_.data(); }     // rows valid where episode_ended (same_step)
+  float* critic_obs() { return critic_obs_.data(); }   // [num_envs][kCriticObsDim]
+  float* final_critic_obs() { return final_critic_obs_.data(); }
   double* rewards() { return rewards_.data(); }
   bool* terminated() { return reinterpret_cast<bool*>(terminated_.data()); }
   bool* truncated() { return reinterpret_cast<bool*>(truncated_.data()); }
@@ -199,7 +213,9 @@ class VecEnv {
     }
     for (int64_t j = 0; j < count; ++j) {
       const int64_t i = env_ids[j];
-      Env::observe(load_state(i), params_at(i), obs_.data() + i * kObsDim);
+      // The observation of step elapsed_steps of the current episode (reset_env counted it).
+      observe_env(obs_.data(), critic_obs_.data(), i, load_state(i), params_at(i), env_seeds_[i],
+                  episode_index_[i] - 1, uint64_t(elapsed_steps_[i]));
     }
   }
 
@@ -246,13 +262,45 @@ class VecEnv {
 
   void reset_env(int64_t i) {
     const Params p = params_uniform_ ? uniform_params_ : params_at(i);
-    CounterRng rng = episode_reset_stream(env_seeds_[i], episode_index_[i]);
+    const uint64_t episode = episode_index_[i];
+    CounterRng rng = episode_reset_stream(env_seeds_[i], episode);
     episode_index_[i] += 1;
     State s;
     Env::reset(s, p, rng);
     store_state(i, s);
-    Env::observe(s, p, obs_.data() + i * kObsDim);
+    observe_env(obs_.data(), critic_obs_.data(), i, s, p, env_seeds_[i], episode, 0);
   }
+
+  // Writes env i's observation (and critic observation) of step `step` of `episode`.
+  TURBORL_INLINE static void observe_env(float* __restrict obs, float* __restrict critic_obs, int64_t i,
+                                         const State& s, const Params& p, uint64_t env_seed, uint64_t episode,
+                                         uint64_t step) {
+    if constexpr (kNoisyObservation) {
+      CounterRng rng = episode_step_stream(env_seed, episode, step, StreamPurpose::kEnvObservation);
+      Env::observe(s, p, obs + i * kObsDim, rng);
+    } else {
+      Env::observe(s, p, obs + i * kObsDim);
+    }
+    if constexpr (kCriticObsDim > 0) Env::observe_critic(s, p, critic_obs + i * kCriticObsDim);
+  }
+
+  // Steps env i's physics; stochastic envs draw from the stream of (episode, step).
+  TURBORL_INLINE static envs::StepResult step_physics(State& s, const Params& p, StepAction action,
+                                                      uint64_t env_seed, uint64_t episode, uint64_t step) {
+    if constexpr (kStochasticStep) {
+      CounterRng rng = episode_step_stream(env_seed, episode, step, StreamPurpose::kEnvStep);
+      return Env::step(s, p, action, rng);
+    } else {
+      return Env::step(s, p, action);
+    }
+  }
+
+  // Read-only views of what keys the per-step random streams.
+  struct RandomStreams {
+    const uint64_t* env_seeds;
+    const uint64_t* episode_index;
+    const int64_t* elapsed_steps;
+  };
 
   // Environments may expose the transcendental part of a step as `trig(state)` (see
   // envs/cartpole.hpp). On the exact float64 path those are libm calls that keep a loop scalar,
@@ -272,12 +320,21 @@ class VecEnv {
                                                double* __restrict rewards, Flag* __restrict terminated,
                                                const ActionScalar* __restrict actions, int64_t n, int64_t begin,
                                                int64_t end, const Params& shared,
-                                               const Real* __restrict param_columns) {
+                                               const Real* __restrict param_columns,
+                                               const RandomStreams& streams, float* __restrict critic_obs) {
     // Steps env i; `trig` is empty or the env's precomputed transcendental terms.
     auto step_env = [&](int64_t i, const auto&... trig) __attribute__((always_inline)) {
       State s = load_state(state, n, i);
       envs::StepResult result;
-      if constexpr (kSharedParams) {
+      if constexpr (kStochasticStep || kNoisyObservation || kCriticObsDim > 0) {
+        // Envs with random streams: the current episode is episode_index - 1 (reset_env counted
+        // it) and this step produces the observation of step elapsed_steps + 1.
+        const Params p = kSharedParams ? shared : load_params(param_columns, n, i);
+        const uint64_t seed = streams.env_seeds[i], episode = streams.episode_index[i] - 1;
+        const uint64_t t = uint64_t(streams.elapsed_steps[i]);
+        result = step_physics(s, p, action_of(actions, i), seed, episode, t);
+        observe_env(obs, critic_obs, i, s, p, seed, episode, t + 1);
+      } else if constexpr (kSharedParams) {
         result = Env::step(s, shared, action_of(actions, i), trig...);
         Env::observe(s, shared, obs + i * kObsDim);
       } else {
@@ -345,6 +402,10 @@ class VecEnv {
       if (!reset_now_[i]) continue;
       if constexpr (Mode == AutoresetMode::kSameStep) {
         std::memcpy(final_obs_.data() + i * kObsDim, obs_.data() + i * kObsDim, sizeof(float) * kObsDim);
+        if constexpr (kCriticObsDim > 0) {
+          std::memcpy(final_critic_obs_.data() + i * kCriticObsDim, critic_obs_.data() + i * kCriticObsDim,
+                      sizeof(float) * kCriticObsDim);
+        }
       }
       reset_env(i);
     }
@@ -352,12 +413,13 @@ class VecEnv {
   }
 
   int64_t step_range(const ActionScalar* actions, int64_t begin, int64_t end) {
+    const RandomStreams streams{env_seeds_.data(), episode_index_.data(), elapsed_steps_.data()};
     if (params_uniform_) {
       physics_kernel<true>(state_.data(), obs_.data(), rewards_.data(), terminated_.data(), actions, num_envs_, begin,
-                           end, uniform_params_, nullptr);
+                           end, uniform_params_, nullptr, streams, critic_obs_.data());
     } else {
       physics_kernel<false>(state_.data(), obs_.data(), rewards_.data(), terminated_.data(), actions, num_envs_,
-                            begin, end, uniform_params_, params_.data());
+                            begin, end, uniform_params_, params_.data(), streams, critic_obs_.data());
     }
     switch (mode_) {
       case AutoresetMode::kNextStep: return bookkeeping_range<AutoresetMode::kNextStep>(begin, end);
@@ -380,6 +442,8 @@ class VecEnv {
 
   AlignedArray<float> obs_;
   AlignedArray<float> final_obs_;
+  AlignedArray<float> critic_obs_;
+  AlignedArray<float> final_critic_obs_;
   AlignedArray<double> rewards_;
   AlignedArray<Flag> terminated_;
   AlignedArray<Flag> truncated_;

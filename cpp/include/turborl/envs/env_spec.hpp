@@ -9,6 +9,14 @@
 //   TURBORL_HD reset(State&, const Params&, CounterRng&),
 //   TURBORL_HD step(State&, const Params&, Action) -> StepResult,
 //   TURBORL_HD observe(const State&, const Params&, float* obs).
+// Optional:
+//   step(State&, const Params&, Action, CounterRng&) -- a stochastic step; the engine passes the
+//     stream of (env seed, episode, step, kEnvStep);
+//   observe(const State&, const Params&, float* obs, CounterRng&) -- sensor noise; the stream of
+//     (env seed, episode, index of the observation in the episode, kEnvObservation), so the same
+//     state at the same time always gives the same observation (set_state reproduces it);
+//   critic_obs_dim and observe_critic(const State&, const Params&, float* out) -- a privileged,
+//     noise-free observation for asymmetric actor-critics, kept next to obs.
 // Everything else (storage, seeding, time limits, autoreset, statistics, threads, CUDA launch)
 // belongs to the engine in core/vec_env.hpp.
 #include <cstdint>

@@ -1,0 +1,196 @@
+"""The "Learning to Fly in Seconds" quadrotor (L2F): helpers beside ``make_vec("Quadrotor-L2F-v0")``.
+
+Eschmann, Albani & Loianno, "Learning to Fly in Seconds", RA-L 2024: a Crazyflie 2.1 hover policy
+trained with TD3 in seconds, on a simulator fast enough for "months of flight per second". The
+dynamics (``cpp/include/turborl/quadrotor/dynamics.hpp``) are the paper's: rigid body with
+quaternion attitude, quadratic rotor thrust, yaw reaction torque, first-order motor lag, RK4 at
+``dt = 0.01`` s, quaternion renormalisation and rpm clamping. The MDP (observation of 146 values
+with a 32-step action history and sensor noise, a 28-value noise-free critic observation,
+per-episode force and torque disturbances, the squared hover reward) is documented in
+``turborl.envs.make_vec`` and ``cpp/include/turborl/envs/quadrotor_l2f.hpp``; every number in it
+is a parameter (``NativeVectorEnv.set_params``), per env.
+
+This module adds:
+
+- ``simulate(states, actions, steps)``: the raw dynamics for throughput work, with no Python per
+  step (vectorised over envs with AVX2/AVX-512, threads over blocks of envs);
+- ``hover_rpm`` / ``hover_action``: the equilibrium rotor speed for an airframe (14,476 rpm for
+  the Crazyflie);
+- ``hover_reward``: the L2F reward recomputed from critic observations and actions (what the
+  paper's curriculum does to the replay buffer when it changes the reward weights).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from turborl import _checks, _core
+from turborl.envs.registry import env_spec
+
+__all__ = [
+    "AIRFRAME_PARAMS",
+    "ENV_ID",
+    "SIMULATE_STATE_NAMES",
+    "airframe",
+    "hover_action",
+    "hover_reward",
+    "hover_rpm",
+    "simulate",
+]
+
+ENV_ID = "Quadrotor-L2F-v0"
+# The parameters that describe the airframe, in the order of quadrotor::Airframe.
+AIRFRAME_PARAMS = (
+    "mass", "gravity", "inertia_xx", "inertia_yy", "inertia_zz", "thrust_c0", "thrust_c1", "thrust_c2",
+    "torque_constant", "motor_time_constant", "rpm_min", "rpm_max", "arm_x", "arm_y",
+)  # fmt: skip
+# Columns of simulate()'s states: the rigid body (position, quaternion w x y z, linear velocity,
+# angular velocity, four rpm) and the disturbance (force, torque): the env's first 23 state columns.
+SIMULATE_STATE_NAMES = env_spec(ENV_ID).state_names[: _core.quadrotor_simulate_state_dim]
+
+
+def _defaults() -> dict[str, float]:
+    return {p.name: p.default for p in env_spec(ENV_ID).params}
+
+
+def airframe(**overrides: Any) -> dict[str, float]:
+    """The Crazyflie 2.1 airframe parameters (``AIRFRAME_PARAMS``) with ``overrides`` applied."""
+    defaults = _defaults()
+    values = {name: defaults[name] for name in AIRFRAME_PARAMS}
+    for name, value in overrides.items():
+        if name not in values:
+            raise TypeError(f"{name!r} is not an airframe parameter; they are: {', '.join(AIRFRAME_PARAMS)}")
+        values[name] = _checks.finite_float(name, value)
+    for name in ("mass", "inertia_xx", "inertia_yy", "inertia_zz", "motor_time_constant", "rpm_max"):
+        if not values[name] > 0:
+            raise ValueError(f"{name} must be positive, got {values[name]}")
+    if not values["rpm_min"] < values["rpm_max"]:
+        raise ValueError(f"rpm_min must be below rpm_max, got rpm_min={values['rpm_min']}, rpm_max={values['rpm_max']}")
+    return values
+
+
+def hover_rpm(**overrides: Any) -> float:
+    """The rotor speed at which four rotors carry the airframe's weight: c0 + c1 r + c2 r^2 = m g / 4."""
+    a = airframe(**overrides)
+    c0 = a["thrust_c0"] - a["mass"] * a["gravity"] / 4.0
+    if a["thrust_c2"] == 0.0:
+        if a["thrust_c1"] == 0.0:
+            raise ValueError("thrust_c1 and thrust_c2 are both 0: no rotor speed produces thrust")
+        return -c0 / a["thrust_c1"]
+    disc = a["thrust_c1"] ** 2 - 4.0 * a["thrust_c2"] * c0
+    if disc < 0:
+        raise ValueError("the thrust curve never reaches the weight: no hover rotor speed exists")
+    return (-a["thrust_c1"] + math.sqrt(disc)) / (2.0 * a["thrust_c2"])
+
+
+def hover_action(**overrides: Any) -> float:
+    """``hover_rpm`` as a normalised action in [-1, 1] (0.334 for the Crazyflie, L2F's action baseline)."""
+    a = airframe(**overrides)
+    return (hover_rpm(**overrides) - a["rpm_min"]) / (a["rpm_max"] - a["rpm_min"]) * 2.0 - 1.0
+
+
+def simulate(
+    states: Any, actions: Any, steps: Any, *, dt: Any = 0.01, num_threads: Any = 1, **overrides: Any
+) -> np.ndarray:
+    """Integrates ``N`` quadrotors for ``steps`` steps with held rotor set-points; returns the new states.
+
+    Args:
+        states: float32 or float64 ``[N, 23]`` in ``SIMULATE_STATE_NAMES`` order (the dtype picks
+            the precision); quaternions need not be normalised (the first step renormalises).
+        actions: ``[N, 4]`` normalised set-points in [-1, 1] (clamped), held for all steps.
+        steps: number of RK4 steps of ``dt`` seconds.
+        num_threads: threads over blocks of 64 envs; the result does not depend on it.
+        **overrides: airframe parameters (``AIRFRAME_PARAMS``), shared by all envs.
+
+    One step is exactly the vector env's step of the same state and action (without the
+    observation, reward and termination), bit for bit in float32 and float64.
+    """
+    columns, setpoints, steps, frame, dt = simulate_arguments(states, actions, steps, dt, overrides)
+    threads = _checks.int_in_range("num_threads", num_threads, 1, 256)
+    kernel = _core.quadrotor_simulate_float32 if columns.dtype == np.float32 else _core.quadrotor_simulate_float64
+    kernel(columns, setpoints, steps, frame, dt, threads)
+    return np.ascontiguousarray(columns.T)
+
+
+def simulate_arguments(
+    states: Any, actions: Any, steps: Any, dt: Any, overrides: dict[str, Any]
+) -> tuple[np.ndarray, np.ndarray, int, np.ndarray, float]:
+    """Checks ``simulate``'s arguments (shared with ``turborl.cuda.quadrotor_simulate``).
+
+    Returns the state columns ``[23, N]`` (a fresh array the kernels step in place), the
+    set-points ``[N, 4]`` float32, ``steps``, the airframe vector (``AIRFRAME_PARAMS`` order) and ``dt``.
+    """
+    states = np.asarray(states)
+    if states.dtype not in (np.float32, np.float64):
+        raise TypeError(f"states must be float32 or float64 (it selects the precision), got dtype {states.dtype}")
+    width = len(SIMULATE_STATE_NAMES)
+    if states.ndim != 2 or states.shape[1] != width:
+        raise ValueError(f"states must have shape (N, {width}), got {states.shape}")
+    if states.shape[0] < 1:
+        raise ValueError("states must hold at least one env, got 0 rows")
+    states = _checks.finite_array("states", states, states.dtype)
+    n = states.shape[0]
+    actions = _checks.finite_array("actions", actions, np.float32)
+    if actions.shape != (n, 4):
+        raise ValueError(f"actions must have shape ({n}, 4), got {actions.shape}")
+    steps = _checks.int_at_least("steps", steps, 0)
+    dt = _checks.finite_float("dt", dt)
+    if not dt > 0:
+        raise ValueError(f"dt must be positive, got {dt}")
+    frame = airframe(**overrides)
+    vector = np.array([frame[name] for name in AIRFRAME_PARAMS], dtype=np.float64)
+    return np.ascontiguousarray(states.T), np.ascontiguousarray(actions), steps, vector, dt
+
+
+# Critic-observation layout (the env's observe_critic): position 0:3, rotation matrix 3:12
+# (row-major, so its trace is entries 3, 7, 11), linear velocity 12:15, angular velocity 15:18.
+_CRITIC_POSITION = slice(0, 3)
+_CRITIC_TRACE = (3, 7, 11)
+_CRITIC_LINEAR_VELOCITY = slice(12, 15)
+_CRITIC_ANGULAR_VELOCITY = slice(15, 18)
+
+
+def hover_reward(
+    critic_obs: Any,
+    actions: Any,
+    terminated: Any,
+    *,
+    position_weight: float = 5.0,
+    orientation_weight: float = 5.0,
+    linear_velocity_weight: float = 0.01,
+    angular_velocity_weight: float = 0.0,
+    action_weight: float = 0.01,
+    action_baseline: float = 0.334,
+    reward_scale: float = 0.5,
+    reward_constant: float = 2.0,
+    termination_penalty: float = 0.0,
+) -> np.ndarray:
+    """Quadrotor-L2F-v0's reward of transitions, from the critic observation *before* each step.
+
+    ``critic_obs`` ``[B, 28]``, ``actions`` ``[B, 4]`` and ``terminated`` ``[B]``; the weights
+    are the env parameters of the same names. ``1 - qw^2`` comes from the rotation matrix's trace
+    (``qw^2 = (1 + trace) / 4``). Returns float64 ``[B]``; agrees with the env's rewards to float32
+    rounding of the observation. The paper's curriculum raises the weights every 100k steps and
+    recomputes the replay buffer's rewards with this.
+    """
+    obs = np.asarray(critic_obs, dtype=np.float64)
+    act = np.clip(np.asarray(actions, dtype=np.float64), -1.0, 1.0)
+    done = np.asarray(terminated, dtype=bool)
+    if obs.ndim != 2 or obs.shape[1] != 28:
+        raise ValueError(f"critic_obs must have shape (B, 28), got {obs.shape}")
+    if act.shape != (obs.shape[0], 4):
+        raise ValueError(f"actions must have shape ({obs.shape[0]}, 4), got {act.shape}")
+    if done.shape != (obs.shape[0],):
+        raise ValueError(f"terminated must have shape ({obs.shape[0]},), got {done.shape}")
+    trace = obs[:, _CRITIC_TRACE[0]] + obs[:, _CRITIC_TRACE[1]] + obs[:, _CRITIC_TRACE[2]]
+    cost = (
+        position_weight * np.sum(obs[:, _CRITIC_POSITION] ** 2, axis=1)
+        + orientation_weight * (1.0 - (1.0 + trace) / 4.0)
+        + linear_velocity_weight * np.sum(obs[:, _CRITIC_LINEAR_VELOCITY] ** 2, axis=1)
+        + angular_velocity_weight * np.sum(obs[:, _CRITIC_ANGULAR_VELOCITY] ** 2, axis=1)
+        + action_weight * np.sum((act - action_baseline) ** 2, axis=1)
+    )
+    return np.where(done, termination_penalty, reward_constant - reward_scale * cost)
