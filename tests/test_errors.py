@@ -196,6 +196,72 @@ def test_set_params_is_all_or_nothing():
     assert np.array_equal(envs.get_params()["gravity"], np.full(3, 9.8))
 
 
+# ---- quadrotor simulate ------------------------------------------------------------------------
+
+def _level_quadrotors(n=3, dtype=np.float64):
+    states = np.zeros((n, 23), dtype=dtype)
+    states[:, 3] = 1.0
+    return states
+
+
+def _nan_state():
+    states = _level_quadrotors()
+    states[1, 7] = np.nan  # flat index 1 * 23 + 7 = 30
+    return states
+
+
+@pytest.mark.parametrize(
+    "states, actions, steps, kwargs, error, pattern",
+    [
+        (np.zeros((3, 22)), np.zeros((3, 4)), 1, {}, ValueError, r"states must have shape \(N, 23\), got \(3, 22\)"),
+        (np.zeros(23), np.zeros((3, 4)), 1, {}, ValueError, r"states must have shape \(N, 23\), got \(23,\)"),
+        (np.zeros((0, 23)), np.zeros((0, 4)), 1, {}, ValueError, r"states must hold at least one env, got 0 rows"),
+        (np.zeros((3, 23), dtype=np.int64), np.zeros((3, 4)), 1, {}, TypeError,
+         r"states must be float32 or float64 .* got dtype int64"),
+        (_nan_state(), np.zeros((3, 4)), 1, {}, ValueError, r"states must be finite, got nan at flat index 30"),
+        (_level_quadrotors(), np.zeros((3, 3)), 1, {}, ValueError, r"actions must have shape \(3, 4\), got \(3, 3\)"),
+        (_level_quadrotors(), np.full((3, 4), np.inf), 1, {}, ValueError, r"actions must be finite, got inf"),
+        (_level_quadrotors(), np.zeros((3, 4)), -1, {}, ValueError, r"steps must be >= 0, got -1"),
+        (_level_quadrotors(), np.zeros((3, 4)), 2.5, {}, TypeError, r"steps must be an integer, got float \(2.5\)"),
+        (_level_quadrotors(), np.zeros((3, 4)), 1, {"wingspan": 0.1}, TypeError,
+         r"'wingspan' is not an airframe parameter; they are: mass, gravity"),
+        (_level_quadrotors(), np.zeros((3, 4)), 1, {"mass": 0.0}, ValueError, r"mass must be positive, got 0.0"),
+        (_level_quadrotors(), np.zeros((3, 4)), 1, {"rpm_min": 3e4}, ValueError, r"rpm_min must be below rpm_max"),
+        (_level_quadrotors(), np.zeros((3, 4)), 1, {"dt": 0.0}, ValueError, r"dt must be positive, got 0.0"),
+        (_level_quadrotors(), np.zeros((3, 4)), 1, {"dt": -0.01}, ValueError, r"dt must be positive, got -0.01"),
+        (_level_quadrotors(), np.zeros((3, 4)), 1, {"dt": np.inf}, ValueError, r"dt must be finite, got inf"),
+        (_level_quadrotors(), np.zeros((3, 4)), 1, {"num_threads": 0}, ValueError,
+         r"num_threads must be in \[1, 256\], got 0"),
+    ],
+)
+def test_quadrotor_simulate_rejects_bad_arguments(states, actions, steps, kwargs, error, pattern):
+    from turborl.envs.quadrotor import simulate
+
+    copy = np.array(states, copy=True)
+    with pytest.raises(error, match=pattern):
+        simulate(states, actions, steps, **kwargs)
+    assert np.array_equal(copy, states, equal_nan=copy.dtype.kind == "f"), "the input must be left alone"
+
+
+def test_cuda_quadrotor_simulate_checks_arguments_before_touching_the_gpu():
+    from turborl.cuda import quadrotor_simulate
+
+    with pytest.raises(ValueError, match=r"states must have shape \(N, 23\), got \(3, 22\)"):
+        quadrotor_simulate(np.zeros((3, 22)), np.zeros((3, 4)), 1)
+    with pytest.raises(ValueError, match=r"dt must be positive, got 0.0"):
+        quadrotor_simulate(_level_quadrotors(), np.zeros((3, 4)), 1, dt=0.0)
+    with pytest.raises(TypeError, match=r"'num_threads' is not an airframe parameter"):
+        quadrotor_simulate(_level_quadrotors(), np.zeros((3, 4)), 1, num_threads=2)
+
+
+@pytest.mark.skipif(turborl.cuda_available(), reason="checks the message given without a GPU")
+def test_cuda_quadrotor_simulate_without_a_gpu_says_so():
+    from turborl.cuda import quadrotor_simulate
+
+    with pytest.raises(RuntimeError, match="no CUDA device is available"):
+        quadrotor_simulate(_level_quadrotors(), np.zeros((3, 4)), 1)
+
+
 # ---- CUDA ----------------------------------------------------------------------------------------
 
 def test_cuda_rollout_rejects_wrong_envs_before_touching_the_gpu():

@@ -58,6 +58,8 @@ def train_command(algorithm: str | None, env: str | None, out: str | None, confi
         values.update(_flag_values(cls.Config, flags))
         if env is not None:
             values["env_id"] = env
+        # The env's defaults (e.g. the L2F paper's TD3 settings) sit under the file and the flags.
+        values = {**cls.Config.env_defaults.get(values.get("env_id", cls.Config.env_id), {}), **values}
         config = config_from_flags(cls.Config, values)
         out_dir = Path(out) if out is not None else Path("runs") / f"{algorithm}-{config.env_id}-seed{config.seed}"
         run = cls(config, out_dir)

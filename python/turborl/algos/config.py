@@ -41,6 +41,14 @@ class Config:
     tensorboard: bool = False
 
     algorithm: typing.ClassVar[str] = ""
+    # Per-env starting points (e.g. a paper's settings), applied by ``for_env`` and the CLI under
+    # anything the user sets.
+    env_defaults: typing.ClassVar[dict[str, dict[str, typing.Any]]] = {}
+
+    @classmethod
+    def for_env(cls, env_id: str, **values: typing.Any) -> "Config":
+        """A config for ``env_id``: ``env_defaults[env_id]`` (if any) overridden by ``values``."""
+        return cls(**{**cls.env_defaults.get(env_id, {}), **values, "env_id": env_id})
 
     def __post_init__(self) -> None:
         annotations = typing.get_type_hints(type(self))

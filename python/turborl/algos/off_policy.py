@@ -7,6 +7,12 @@ SB3's schedule and names: ``train_frequency`` env steps, then ``gradient_steps``
 ``turborl.replay``'s: uniform or prioritized (Schaul et al., 2016; beta annealed to 1), with
 optional n-step returns. The envs run in ``next_step`` autoreset mode, which the buffer stores
 natively: a truncated episode bootstraps from its true final observation, a terminated one does not.
+
+Asymmetric actor-critic (Pinto et al., 2018; "Learning to Fly in Seconds" uses it): when an
+algorithm's config has ``asymmetric_critic`` set and the env offers a privileged observation
+(``info["critic_obs"]``, e.g. Quadrotor-L2F-v0), the buffer stores ``[obs, critic_obs]`` side by
+side in its obs field, so next-observations and n-step returns come for free; the actor sees the
+first part, the critics the second.
 """
 
 from __future__ import annotations
@@ -106,7 +112,14 @@ class ContinuousOffPolicy(Algorithm):
             raise ValueError(f"{config.algorithm.upper()} needs bounded actions; {config.env_id} has {space}")
         self.action_dim = space.shape[0]
         self._action_scale, self._action_bias = (high - low) / 2.0, (high + low) / 2.0
-        self.replay = make_replay(config, self.envs)
+        critic_space = getattr(self.envs, "critic_observation_space", None)
+        use_critic_obs = critic_space is not None and getattr(config, "asymmetric_critic", False)
+        self.critic_obs_dim = critic_space.shape[0] if use_critic_obs else 0
+        stored = {}
+        if self.critic_obs_dim:
+            stored["obs"] = ((self.observation_space.shape[0] + self.critic_obs_dim,), np.dtype(np.float32))
+        self._critic_obs = self.envs.critic_obs if self.critic_obs_dim else None
+        self.replay = make_replay(config, self.envs, **stored)
         self.gradient_updates = 0
         self._build_learner()
 
@@ -117,6 +130,8 @@ class ContinuousOffPolicy(Algorithm):
         raise NotImplementedError
 
     def _update(self, batch: ReplayBatch) -> tuple[dict[str, float], np.ndarray]:
+        """One update from ``batch``; algorithms with ``asymmetric_critic`` also take
+        ``(critic_obs, next_critic_obs)`` for their critics (``batch.obs`` is then the actor's part)."""
         raise NotImplementedError
 
     def to_env_actions(self, unit_actions: np.ndarray) -> np.ndarray:
@@ -135,15 +150,22 @@ class ContinuousOffPolicy(Algorithm):
             metrics.update(self._train(config.gradient_steps))
         return metrics
 
+    def _uniform_warmup_steps(self) -> int:
+        """Steps of uniform random actions before the policy explores (SB3: ``learning_starts``)."""
+        return self.config.learning_starts
+
     def _collect_step(self) -> None:
         config: OffPolicyConfig = self.config
-        if self.global_step < config.learning_starts:
+        if self.global_step < self._uniform_warmup_steps():
             actions = self.rng.uniform(-1.0, 1.0, (config.num_envs, self.action_dim)).astype(np.float32)
         else:
             actions = self._explore(np.ascontiguousarray(self.obs, dtype=np.float32))
+        stored_obs = self.obs if not self.critic_obs_dim else np.concatenate([self.obs, self._critic_obs], axis=1)
         next_obs, reward, terminated, truncated, info = self.envs.step(self.to_env_actions(actions))
-        self.replay.add(obs=self.obs, action=actions, reward=reward, terminated=terminated, truncated=truncated)
+        self.replay.add(obs=stored_obs, action=actions, reward=reward, terminated=terminated, truncated=truncated)
         self.obs = next_obs
+        if self.critic_obs_dim:
+            self._critic_obs = info["critic_obs"]
         self.global_step += config.num_envs
         self.log.episodes(info)
 
@@ -153,7 +175,14 @@ class ContinuousOffPolicy(Algorithm):
         counts: dict[str, int] = {}  # TD3 reports its actor loss only on the updates that step the actor
         for _ in range(gradient_steps):
             batch = sample_replay(self.replay, config, self.progress(), as_torch=False)
-            metrics, td_errors = self._update(batch)
+            if self.critic_obs_dim:
+                actor_dim = self.observation_space.shape[0]
+                split = lambda x: (np.ascontiguousarray(x[:, :actor_dim]), np.ascontiguousarray(x[:, actor_dim:]))  # noqa: E731
+                (obs, critic_obs), (next_obs, next_critic_obs) = split(batch.obs), split(batch.next_obs)
+                batch = dataclasses.replace(batch, obs=obs, next_obs=next_obs)
+                metrics, td_errors = self._update(batch, critic_obs, next_critic_obs)
+            else:
+                metrics, td_errors = self._update(batch)
             if config.prioritized:
                 self.replay.update_priorities(batch.indices, td_errors)
             self.gradient_updates += 1
@@ -179,3 +208,5 @@ class ContinuousOffPolicy(Algorithm):
             optimizer.load_state_dict(saved)
         self.gradient_updates = int(state["gradient_updates"])
         self.replay = type(self.replay).load(directory / "replay")
+        if self.critic_obs_dim:  # the envs' state was restored first; their critic obs with it
+            self._critic_obs = self.envs.critic_obs

@@ -10,6 +10,13 @@ the three target networks.
 turborl's C++ engine (``turborl._core.nn.Td3Engine32``) on the same torch modules; the smoothing
 noise comes from the run's generator on both backends, so they take the same steps
 (tests/algos/test_continuous.py). See turborl.algos.sac for where the time of a torch step goes.
+
+For "Learning to Fly in Seconds" (Eschmann, Albani & Loianno, RA-L 2024) TD3 adds what the paper
+uses: an asymmetric critic on the env's privileged observation (``asymmetric_critic``, on by
+default where the env has one), a later start for the actor (``actor_learning_starts``; until then
+every critic update also moves the critic targets, as L2F's separate target cadence does) and the
+L2F reward curriculum (``reward_curriculum="l2f"``, turborl.algos.reward_curriculum). Training
+on ``Quadrotor-L2F-v0`` starts from the paper's settings (``TD3Config.env_defaults``).
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ from torch import nn
 
 from turborl import _core
 from turborl.algos.off_policy import ContinuousOffPolicy, OffPolicyConfig
+from turborl.algos.reward_curriculum import CURRICULA, make_reward_curriculum
 from turborl.nn.actors import TanhActor, TwinQ
 from turborl.nn.native import FlatAdam, flatten_parameters, linear_parameters, mlp_layout, resolve_backend
 from turborl.replay import ReplayBatch
@@ -41,9 +49,37 @@ class TD3Config(OffPolicyConfig):
     exploration_noise: float = 0.1
     target_policy_noise: float = 0.2
     target_noise_clip: float = 0.5
+    asymmetric_critic: bool = True
+    actor_learning_starts: int = 0
+    # Uniform random actions for this many steps; -1: until learning_starts (SB3).
+    uniform_warmup_steps: int = -1
+    # False: the critic targets move with the actor's delayed updates (SB3, CleanRL); True: after
+    # every critic update (L2F's separate target cadence).
+    critic_targets_every_update: bool = False
+    reward_curriculum: str = "none"
+
+    # The paper's TD3 for the L2F hover task (learning-to-fly src/config/config.h): one env, 300k
+    # steps, replay holding all, batch 256, a critic update every 10 steps and an actor update
+    # every 20 with targets on the same cadences, warm-up 15k (critic) / 30k (actor) after 100 uniform
+    # random steps (rl-tools' N_WARMUP_STEPS), 64-64 tanh networks, Adam 1e-3.
+    env_defaults: ClassVar[dict[str, dict[str, Any]]] = {
+        "Quadrotor-L2F-v0": dict(total_timesteps=300_000, buffer_size=300_000, batch_size=256, gamma=0.99,
+                                 tau=0.005, train_frequency=10, gradient_steps=1, policy_delay=2,
+                                 learning_starts=15_000, actor_learning_starts=30_000, uniform_warmup_steps=100,
+                                 critic_targets_every_update=True, hidden_sizes=(64, 64),
+                                 activation="tanh", learning_rate=1e-3, exploration_noise=0.1,
+                                 target_policy_noise=0.2, target_noise_clip=0.5, reward_curriculum="l2f",
+                                 eval_interval=50_000, eval_episodes=100),
+    }
 
     def validate(self) -> None:
         super().validate()
+        if self.uniform_warmup_steps < -1:
+            raise ValueError(f"uniform_warmup_steps must be >= -1 (-1: learning_starts), got {self.uniform_warmup_steps}")
+        if self.actor_learning_starts < 0:
+            raise ValueError(f"actor_learning_starts must be >= 0, got {self.actor_learning_starts}")
+        if self.reward_curriculum not in CURRICULA:
+            raise ValueError(f"reward_curriculum must be one of {sorted(CURRICULA)}, got {self.reward_curriculum!r}")
         if self.policy_delay < 1:
             raise ValueError(f"policy_delay must be >= 1, got {self.policy_delay}")
         for name in ("exploration_noise", "target_policy_noise", "target_noise_clip"):
@@ -60,9 +96,10 @@ class TD3(ContinuousOffPolicy):
 
     def _build_learner(self) -> None:
         config: TD3Config = self.config
-        obs_dim = self.observation_space.shape[0]
+        critic_obs_dim = self.critic_obs_dim or self.observation_space.shape[0]
         self.actor = self.policy_network(config, self.observation_space, self.action_space)
-        self.critics = TwinQ(obs_dim, self.action_dim, config.hidden_sizes, config.activation)
+        self.critics = TwinQ(critic_obs_dim, self.action_dim, config.hidden_sizes, config.activation)
+        self.reward_curriculum = make_reward_curriculum(config.reward_curriculum, self.envs)
         self.target_actor, self.target_critics = copy.deepcopy(self.actor), copy.deepcopy(self.critics)
         self.target_actor.requires_grad_(False)
         self.target_critics.requires_grad_(False)
@@ -87,10 +124,38 @@ class TD3(ContinuousOffPolicy):
         noise = self.rng.normal(0.0, self.config.exploration_noise, (obs.shape[0], self.action_dim))
         return np.clip(self.learner.act(obs) + noise, -1.0, 1.0).astype(np.float32)
 
-    def _update(self, batch: ReplayBatch) -> tuple[dict[str, float], np.ndarray]:
+    def _iteration(self) -> dict[str, float]:
+        metrics = super()._iteration()
+        if self.reward_curriculum is not None:
+            critic_part = slice(self.observation_space.shape[0], None) if self.critic_obs_dim else slice(None)
+            self.reward_curriculum.maybe_advance(self.global_step, self.envs, self.replay, critic_part)
+        return metrics
+
+    def _update(self, batch: ReplayBatch, critic_obs: np.ndarray | None = None,
+                next_critic_obs: np.ndarray | None = None) -> tuple[dict[str, float], np.ndarray]:
+        config: TD3Config = self.config
         noise = self.rng.standard_normal((batch.obs.shape[0], self.action_dim), dtype=np.float32)
-        update_actor = (self.gradient_updates + 1) % self.config.policy_delay == 0  # SB3: updates 2, 4, ...
-        return self.learner.update(batch, noise, update_actor)
+        actor_started = self.global_step >= config.actor_learning_starts
+        update_actor = actor_started and (self.gradient_updates + 1) % config.policy_delay == 0  # SB3: updates 2, 4
+        result = self.learner.update(batch, noise, update_actor, critic_obs, next_critic_obs)
+        if not update_actor and (config.critic_targets_every_update or not actor_started):
+            self.learner.update_critic_targets()  # an actor step moves them otherwise; none may come yet
+        return result
+
+    def _uniform_warmup_steps(self) -> int:
+        steps = self.config.uniform_warmup_steps
+        return self.config.learning_starts if steps < 0 else steps
+
+    def _state(self) -> dict[str, Any]:
+        state = super()._state()
+        if self.reward_curriculum is not None:
+            state["reward_curriculum"] = self.reward_curriculum.state_dict()
+        return state
+
+    def _load_state(self, state: dict[str, Any], directory: Any) -> None:
+        super()._load_state(state, directory)
+        if self.reward_curriculum is not None:
+            self.reward_curriculum.load_state_dict(state["reward_curriculum"], self.envs)
 
 
 class TorchTd3Learner:
@@ -107,18 +172,28 @@ class TorchTd3Learner:
         with torch.no_grad():
             return self.actor.unit_action(torch.from_numpy(obs)).numpy()
 
-    def update(self, batch: ReplayBatch, noise: np.ndarray, update_actor: bool) -> tuple[dict[str, float], np.ndarray]:
+    def update_critic_targets(self) -> None:
+        with torch.no_grad():
+            for target_p, online_p in zip(self.target_critics.parameters(), self.critics.parameters()):
+                target_p.lerp_(online_p, self.config.tau)
+
+    def update(self, batch: ReplayBatch, noise: np.ndarray, update_actor: bool, critic_obs: np.ndarray | None = None,
+               next_critic_obs: np.ndarray | None = None) -> tuple[dict[str, float], np.ndarray]:
         config = self.config
         actor_optimizer, critic_optimizer = self.optimizers
         obs, actions, next_obs, rewards, discounts = (
             torch.as_tensor(np.asarray(x), dtype=torch.float32)
             for x in (batch.obs, batch.action, batch.next_obs, batch.reward, batch.discount))
+        # The critics' inputs: the privileged observation when there is one (asymmetric actor-critic).
+        critic_in, next_critic_in = obs, next_obs
+        if critic_obs is not None:
+            critic_in, next_critic_in = torch.from_numpy(critic_obs), torch.from_numpy(next_critic_obs)
         with torch.no_grad():
             smoothing = (torch.from_numpy(noise) * config.target_policy_noise).clamp(-config.target_noise_clip,
                                                                                      config.target_noise_clip)
             next_actions = (self.target_actor.unit_action(next_obs) + smoothing).clamp(-1.0, 1.0)
-            targets = rewards + discounts * torch.min(*self.target_critics(next_obs, next_actions))
-        q1, q2 = self.critics(obs, actions)
+            targets = rewards + discounts * torch.min(*self.target_critics(next_critic_in, next_actions))
+        q1, q2 = self.critics(critic_in, actions)
         squared1, squared2 = (q1 - targets).pow(2), (q2 - targets).pow(2)
         if batch.weights is not None:
             weights = torch.as_tensor(np.asarray(batch.weights), dtype=torch.float32)
@@ -129,7 +204,7 @@ class TorchTd3Learner:
         critic_optimizer.step()
         metrics = {"critic_loss": critic_loss.item(), "q1_mean": q1.mean().item()}
         if update_actor:
-            actor_loss = -self.critics.q1(torch.cat([obs, self.actor.unit_action(obs)], -1)).mean()
+            actor_loss = -self.critics.q1(torch.cat([critic_in, self.actor.unit_action(obs)], -1)).mean()
             actor_optimizer.zero_grad()
             actor_loss.backward()
             actor_optimizer.step()
@@ -165,7 +240,11 @@ class NativeTd3Learner:
         self.core.act(self._actor, obs, actions)
         return actions
 
-    def update(self, batch: ReplayBatch, noise: np.ndarray, update_actor: bool) -> tuple[dict[str, float], np.ndarray]:
+    def update_critic_targets(self) -> None:
+        self._target_critic += self.config.tau * (self._critic - self._target_critic)
+
+    def update(self, batch: ReplayBatch, noise: np.ndarray, update_actor: bool, critic_obs: np.ndarray | None = None,
+               next_critic_obs: np.ndarray | None = None) -> tuple[dict[str, float], np.ndarray]:
         config = self.config
         actor_opt, critic_opt = self.optimizers
         f32 = lambda x: np.ascontiguousarray(x, dtype=np.float32)  # noqa: E731
@@ -174,7 +253,7 @@ class NativeTd3Learner:
             actor_opt.exp_avg, actor_opt.exp_avg_sq, critic_opt.exp_avg, critic_opt.exp_avg_sq, actor_opt.step,
             critic_opt.step, f32(batch.obs), f32(batch.action), f32(batch.reward), f32(batch.discount),
             f32(batch.next_obs), noise, update_actor, actor_opt.lr, critic_opt.lr, config.target_policy_noise,
-            config.target_noise_clip, config.tau)
+            config.target_noise_clip, config.tau, critic_obs, next_critic_obs)
         actor_opt.step, critic_opt.step = stats["actor_step"], stats["critic_step"]
         metrics = {"critic_loss": stats["critic_loss"], "q1_mean": stats["q1_mean"]}
         if update_actor:

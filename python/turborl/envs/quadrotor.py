@@ -17,12 +17,16 @@ This module adds:
 - ``hover_rpm`` / ``hover_action``: the equilibrium rotor speed for an airframe (14,476 rpm for
   the Crazyflie);
 - ``hover_reward``: the L2F reward recomputed from critic observations and actions (what the
-  paper's curriculum does to the replay buffer when it changes the reward weights).
+  paper's curriculum does to the replay buffer when it changes the reward weights);
+- ``evaluate_hover`` / ``plot_hover``: the paper's evaluation of a hover policy (position error and
+  episode length from random starts) and a trajectory plot.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -34,10 +38,13 @@ __all__ = [
     "AIRFRAME_PARAMS",
     "ENV_ID",
     "SIMULATE_STATE_NAMES",
+    "HoverReport",
     "airframe",
+    "evaluate_hover",
     "hover_action",
     "hover_reward",
     "hover_rpm",
+    "plot_hover",
     "simulate",
 ]
 
@@ -194,3 +201,94 @@ def hover_reward(
         + action_weight * np.sum((act - action_baseline) ** 2, axis=1)
     )
     return np.where(done, termination_penalty, reward_constant - reward_scale * cost)
+
+
+@dataclasses.dataclass(frozen=True)
+class HoverReport:
+    """What ``evaluate_hover`` measured over ``episodes`` episodes from random starts.
+
+    Attributes:
+        episode_length: mean steps per episode (500 = never left the 0.6 m box).
+        full_length_fraction: fraction of episodes that lasted all steps.
+        position_error: mean distance to the origin [m] over the second half of every full-length
+            episode (NaN if none lasted).
+        success: full_length_fraction >= 0.9 and position_error < ``tolerance`` (the policy hovers).
+        trajectory: positions ``[steps + 1, 3]`` of episode 0 (truncated where it ended), for plots.
+    """
+
+    episodes: int
+    episode_length: float
+    full_length_fraction: float
+    position_error: float
+    tolerance: float
+    success: bool
+    trajectory: np.ndarray
+
+    def to_dict(self) -> dict[str, Any]:
+        values = dataclasses.asdict(self)
+        values["trajectory"] = self.trajectory.tolist()
+        return values
+
+
+def evaluate_hover(policy: Any, *, episodes: int = 100, seed: int = 1_000_000, tolerance: float = 0.1,
+                   num_threads: int = 1, **env_params: Any) -> HoverReport:
+    """Flies ``policy`` (``turborl.load_policy``'s, or anything with ``act(obs) -> actions``) for
+    ``episodes`` episodes of Quadrotor-L2F-v0 from the env's random starts, in one batch.
+
+    The position error is measured on the true (noise-free) position. ``env_params`` override the
+    env's parameters (e.g. a heavier airframe, to test robustness).
+    """
+    from turborl.envs.registry import make_vec
+
+    episodes = _checks.int_at_least("episodes", episodes, 1)
+    tolerance = _checks.finite_float("tolerance", tolerance)
+    envs = make_vec(ENV_ID, episodes, seed=_checks.seed("seed", seed), dtype="float32", autoreset_mode="disabled",
+                    num_threads=num_threads, **env_params)
+    obs, info = envs.reset()
+    limit = envs.max_episode_steps
+    alive = np.ones(episodes, dtype=bool)
+    lengths = np.zeros(episodes, dtype=np.int64)
+    error_sum = np.zeros(episodes)
+    trajectory = [info["critic_obs"][0, 0:3].copy()]
+    for t in range(limit):
+        actions = np.asarray(policy.act(obs), dtype=np.float32)
+        # Finished episodes are not stepped again (autoreset is disabled): step the live ones by
+        # giving the finished ones a reset, whose outcome is ignored.
+        if not alive.all():
+            envs.reset(options={"reset_mask": ~alive})
+        obs, _, terminated, truncated, info = envs.step(actions)
+        position = info["critic_obs"][:, 0:3]
+        lengths += alive
+        if t >= limit // 2:
+            error_sum += np.where(alive, np.linalg.norm(position, axis=1), 0.0)
+        if alive[0]:
+            trajectory.append(position[0].copy())
+        alive &= ~(terminated | truncated)
+    envs.close()
+    full = lengths == limit
+    error = float(np.mean(error_sum[full] / (limit - limit // 2))) if full.any() else float("nan")
+    fraction = float(full.mean())
+    return HoverReport(episodes=episodes, episode_length=float(lengths.mean()), full_length_fraction=fraction,
+                       position_error=error, tolerance=tolerance,
+                       success=bool(fraction >= 0.9 and error < tolerance), trajectory=np.array(trajectory))
+
+
+def plot_hover(report: HoverReport, path: str | Path, *, dt: float = 0.01) -> Path:
+    """Plots the position of ``report``'s first episode against time into ``path`` (.png/.pdf/.svg)."""
+    from matplotlib.figure import Figure
+
+    from turborl.eval.plots import save_figure
+
+    trajectory = report.trajectory
+    time = np.arange(len(trajectory)) * dt
+    figure = Figure(figsize=(6, 3.5), layout="constrained")
+    axis = figure.add_subplot()
+    for k, name in enumerate("xyz"):
+        axis.plot(time, trajectory[:, k], label=name)
+    axis.axhline(0.0, color="black", linewidth=0.5)
+    axis.set_xlabel("time [s]")
+    axis.set_ylabel("position [m]")
+    axis.set_title(f"hover from a random start ({report.episodes} episodes: mean length "
+                   f"{report.episode_length:.0f}, error {report.position_error:.3f} m)", fontsize=9)
+    axis.legend()
+    return save_figure(figure, path)

@@ -218,6 +218,16 @@ class NativeVectorEnv(VectorEnv):
         return self._num_threads
 
     @property
+    def critic_obs(self) -> np.ndarray | None:
+        """A copy of the current critic observations ``[N, critic_obs_dim]`` (``None`` for envs
+        without one): what the last ``reset``/``step`` put in ``info["critic_obs"]``, also after
+        ``set_state``, which recomputes them."""
+        if self.critic_observation_space is None:
+            return None
+        self._live_core()
+        return self._critic_obs.copy()
+
+    @property
     def state_names(self) -> tuple[str, ...]:
         """Column names of ``get_state()["state"]``."""
         return self.native_spec.state_names

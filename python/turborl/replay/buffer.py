@@ -303,6 +303,21 @@ class ReplayBuffer:
         self._torch_outputs[batch_size] = tensors
         return tensors
 
+    def field(self, name: str) -> np.ndarray:
+        """A writable view of stored field ``name``, shape ``[capacity // num_envs, num_envs, *shape]``
+        (time-major ring; rows never written hold zeros and are never sampled).
+
+        For rewriting stored data in place, e.g. recomputing rewards when a reward curriculum
+        changes the reward function (Eschmann et al., 2024): samples drawn afterwards see the
+        new values. Do not hold the view across ``load``.
+        """
+        if name not in self._by_name:
+            raise KeyError(f"no field {name!r}; fields: {', '.join(self._by_name)}")
+        k = [f.name for f in self._fields].index(name)
+        f = self._by_name[name]
+        core = self._core
+        return core.field_view(k).view(f.dtype).reshape((core.time_capacity, self.num_envs, *f.shape))
+
     # ---- persistence ----------------------------------------------------------------------------
 
     def save(self, path: str | Path) -> None:
