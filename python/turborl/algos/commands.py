@@ -66,6 +66,14 @@ def train_command(algorithm: str | None, env: str | None, out: str | None, confi
     run.learn()
     seconds = time.perf_counter() - start
     final = run.log.scores[-1][1] if run.log.scores else float("nan")
-    return (f"{run.Config.algorithm} on {run.config.env_id}: {run.global_step} steps in {seconds:.1f} s, "
-            f"final evaluation return {final:.1f}\nrun directory: {out_dir} (policy.pt, scores.csv, "
-            f"learning_curve.png, config.yaml)")
+    summary = (f"{run.Config.algorithm} on {run.config.env_id}: {run.global_step} steps in {seconds:.1f} s, "
+               f"final evaluation return {final:.1f}\nrun directory: {out_dir} (policy.pt, scores.csv, "
+               f"learning_curve.png, config.yaml)")
+    from turborl.envs import quadrotor
+
+    if run.config.env_id == quadrotor.ENV_ID and run.global_step >= run.config.total_timesteps:
+        report = quadrotor.write_hover_report(run.policy(), out_dir)
+        summary += (f"\nhover ({report.episodes} episodes from random starts): mean length {report.episode_length:.0f}, "
+                    f"{report.full_length_fraction:.0%} full length, position error {report.position_error:.3f} m, "
+                    f"{'hovers' if report.success else 'does not hover'} (hover.json, hover_trajectory.png)")
+    return summary

@@ -46,6 +46,7 @@ __all__ = [
     "hover_rpm",
     "plot_hover",
     "simulate",
+    "write_hover_report",
 ]
 
 ENV_ID = "Quadrotor-L2F-v0"
@@ -292,3 +293,17 @@ def plot_hover(report: HoverReport, path: str | Path, *, dt: float = 0.01) -> Pa
                    f"{report.episode_length:.0f}, error {report.position_error:.3f} m)", fontsize=9)
     axis.legend()
     return save_figure(figure, path)
+
+
+def write_hover_report(policy: Any, out_dir: str | Path, *, episodes: int = 100, seed: int = 1_000_000) -> HoverReport:
+    """``evaluate_hover`` of ``policy``, saved as ``out_dir/hover.json`` (atomically) and plotted to
+    ``out_dir/hover_trajectory.png``; what ``turborl train td3 --env Quadrotor-L2F-v0`` does after training."""
+    import json
+
+    from turborl import _atomic
+
+    out_dir = Path(out_dir)
+    report = evaluate_hover(policy, episodes=episodes, seed=seed)
+    _atomic.write_file(out_dir / "hover.json", json.dumps(report.to_dict(), indent=1).encode())
+    plot_hover(report, out_dir / "hover_trajectory.png")
+    return report
