@@ -129,14 +129,14 @@ def train(seeds: int) -> None:
         result = json.loads(out.strip().splitlines()[-1])
         results.append(result)
         print(f"  seed {seed}: {result['seconds']:.1f} s, mean length {result['episode_length']:.0f}, "
-              f"{result['full_length_fraction']:.0%} full length, position error {result['position_error']:.3f} m, "
-              f"hovers: {result['success']}", flush=True)
+              f"{result['settled_fraction']:.0%} settled within 0.2 m, final error "
+              f"{result['final_position_error']:.3f} m, hovers: {result['success']}", flush=True)
     seconds = [r["seconds"] for r in results]
     hovering = sum(r["success"] for r in results)
     print(f"TD3 L2F 300k steps, {seeds} seeds: median {np.median(seconds):.1f} s (RLtools: 25.3 s here), "
-          f"hovering in {hovering}/{seeds} seeds; median position error "
-          f"{np.median([r['position_error'] for r in results]):.3f} m, median full-length fraction "
-          f"{np.median([r['full_length_fraction'] for r in results]):.0%}")
+          f"hovering (>= 90% of 100 episodes settled within 0.2 m) in {hovering}/{seeds} seeds; median final "
+          f"position error {np.median([r['final_position_error'] for r in results]):.3f} m, median settled "
+          f"fraction {np.median([r['settled_fraction'] for r in results]):.0%}")
 
 
 def main() -> None:

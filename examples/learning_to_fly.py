@@ -29,8 +29,8 @@ def main() -> None:
     print(f"trained {run.global_step} steps in {time.perf_counter() - start:.1f} s")
     report = quadrotor.write_hover_report(run.policy(), args.out)
     print(f"hover over {report.episodes} episodes: mean length {report.episode_length:.0f} of 500, "
-          f"{report.full_length_fraction:.0%} full length, position error {report.position_error:.3f} m, "
-          f"success: {report.success}; see {args.out}/hover_trajectory.png")
+          f"{report.settled_fraction:.0%} settled within {report.settle_radius} m, final position error "
+          f"{report.final_position_error:.3f} m, success: {report.success}; see {args.out}/hover_trajectory.png")
 
 
 if __name__ == "__main__":

@@ -525,7 +525,7 @@ void bind_td3(nb::module_& m, const char* name) {
              Out<T> critic_exp_avg_sq, int64_t actor_step, int64_t critic_step, In<T> obs, In<T> actions,
              In<T> rewards, In<T> discounts, In<T> next_obs, In<T> noise, bool update_actor, double actor_lr,
              double critic_lr, double policy_noise, double noise_clip, double tau, std::optional<In<T>> critic_obs,
-             std::optional<In<T>> next_critic_obs) {
+             std::optional<In<T>> next_critic_obs, double weight_decay, bool decoupled_weight_decay) {
             const std::size_t a = std::size_t(e.actor_params()), c = std::size_t(e.critic_params());
             check_sizes<Out<T>>({{&actor, "actor"}, {&target_actor, "target_actor"}, {&actor_grads, "actor_grads"},
                                  {&actor_exp_avg, "actor_exp_avg"}, {&actor_exp_avg_sq, "actor_exp_avg_sq"}}, a);
@@ -552,6 +552,8 @@ void bind_td3(nb::module_& m, const char* name) {
             o.tau = tau;
             o.actor_adam.lr = actor_lr;
             o.critic_adam.lr = critic_lr;
+            o.actor_adam.weight_decay = o.critic_adam.weight_decay = weight_decay;  // L2, as torch's Adam,
+            o.actor_adam.decoupled = o.critic_adam.decoupled = decoupled_weight_decay;  // or AdamW's
             nn::check_adam(o.actor_adam);
             nn::check_adam(o.critic_adam);
             nn::Td3Stats stats;
@@ -577,8 +579,10 @@ void bind_td3(nb::module_& m, const char* name) {
           "critic_step"_a, "obs"_a, "actions"_a, "rewards"_a, "discounts"_a, "next_obs"_a, "noise"_a,
           "update_actor"_a, "actor_lr"_a, "critic_lr"_a, "policy_noise"_a = 0.2, "noise_clip"_a = 0.5,
           "tau"_a = 0.005, "critic_obs"_a.none() = nb::none(), "next_critic_obs"_a.none() = nb::none(),
+          "weight_decay"_a = 0.0, "decoupled_weight_decay"_a = false,
           "critic_obs / next_critic_obs: the critics' observations [batch, critic obs] when they differ from the "
-          "actor's (an asymmetric critic).");
+          "actor's (an asymmetric critic). weight_decay: on both Adams, L2 as torch.optim.Adam's, or decoupled "
+          "as AdamW's.");
 }
 
 template <class T>

@@ -132,25 +132,31 @@ def test_evaluate_hover_counts_lengths_and_errors_like_numpy():
     start = dict(init_guidance=0.5, init_max_linear_velocity=0.0, init_max_angular_velocity=0.0,
                  init_action_low=quadrotor.hover_action(), init_action_high=quadrotor.hover_action(),
                  disturbance_force_std=0.0, disturbance_torque_std=0.0)
-    report = quadrotor.evaluate_hover(_Hover(), episodes=40, seed=7, tolerance=0.1, **start)
+    report = quadrotor.evaluate_hover(_Hover(), episodes=40, seed=7, **start)
     envs = make_vec(ENV, 40, seed=7, dtype="float32", autoreset_mode="disabled", **start)
     envs.reset()
-    lengths, errors = np.zeros(40, int), np.zeros(40)
+    lengths, errors, final = np.zeros(40, int), np.zeros(40), np.zeros(40)
     alive = np.ones(40, bool)
     for t in range(500):
         if not alive.all():
             envs.reset(options={"reset_mask": ~alive})
         _, _, term, trunc, info = envs.step(np.full((40, 4), quadrotor.hover_action(), np.float32))
         lengths += alive
+        distance = np.linalg.norm(info["critic_obs"][:, :3], axis=1)
+        final = np.where(alive, distance, final)
         if t >= 250:
-            errors += np.where(alive, np.linalg.norm(info["critic_obs"][:, :3], axis=1), 0.0)
+            errors += np.where(alive, distance, 0.0)
         alive &= ~(term | trunc)
     assert report.episode_length == lengths.mean()
     assert report.full_length_fraction == (lengths == 500).mean()
     assert 0 < report.full_length_fraction < 1  # both kinds of episode occur
     np.testing.assert_allclose(report.position_error, (errors[lengths == 500] / 250).mean(), rtol=1e-12)
+    full = lengths == 500
+    assert report.settled_fraction == np.mean(full & (final < 0.2)) == report.full_length_fraction
+    np.testing.assert_allclose(report.final_position_error, final[full].mean(), rtol=1e-12)
     assert report.success is False and report.trajectory.shape[1] == 3
     assert report.position_error < 0.01  # the episodes that stayed started at the origin
+    assert quadrotor.evaluate_hover(_Hover(), episodes=40, seed=7, min_settled_fraction=0.3, **start).success
 
 
 def test_cli_trains_with_the_paper_defaults_and_writes_the_hover_report(tmp_path):

@@ -74,6 +74,7 @@ def train_command(algorithm: str | None, env: str | None, out: str | None, confi
     if run.config.env_id == quadrotor.ENV_ID and run.global_step >= run.config.total_timesteps:
         report = quadrotor.write_hover_report(run.policy(), out_dir)
         summary += (f"\nhover ({report.episodes} episodes from random starts): mean length {report.episode_length:.0f}, "
-                    f"{report.full_length_fraction:.0%} full length, position error {report.position_error:.3f} m, "
-                    f"{'hovers' if report.success else 'does not hover'} (hover.json, hover_trajectory.png)")
+                    f"{report.settled_fraction:.0%} settled within {report.settle_radius} m, final position error "
+                    f"{report.final_position_error:.3f} m: {'hovers' if report.success else 'does not hover'} "
+                    f"(hover.json, hover_trajectory.png)")
     return summary

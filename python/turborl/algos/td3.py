@@ -56,17 +56,22 @@ class TD3Config(OffPolicyConfig):
     # False: the critic targets move with the actor's delayed updates (SB3, CleanRL); True: after
     # every critic update (L2F's separate target cadence).
     critic_targets_every_update: bool = False
+    weight_decay: float = 0.0  # both optimisers: L2 as torch.optim.Adam's, or AdamW's with decoupled_weight_decay
+    decoupled_weight_decay: bool = False
     reward_curriculum: str = "none"
 
     # The paper's TD3 for the L2F hover task (learning-to-fly src/config/config.h): one env, 300k
     # steps, replay holding all, batch 256, a critic update every 10 steps and an actor update
-    # every 20 with targets on the same cadences, warm-up 15k (critic) / 30k (actor) after 100 uniform
-    # random steps (rl-tools' N_WARMUP_STEPS), 64-64 tanh networks, Adam 1e-3.
+    # every 20 with targets on the same cadences, warm-up 15k (critic) / 30k (actor) with the initial actor
+    # plus noise collecting (no uniform random actions), 64-64 tanh networks, Adam 1e-3. RLtools decays
+    # weights by WD/2 = 5e-5 of their value after every Adam step; AdamW with lr 1e-3 and weight_decay
+    # 0.05 shrinks them by the same factor (turborl also decays the biases).
     env_defaults: ClassVar[dict[str, dict[str, Any]]] = {
         "Quadrotor-L2F-v0": dict(total_timesteps=300_000, buffer_size=300_000, batch_size=256, gamma=0.99,
                                  tau=0.005, train_frequency=10, gradient_steps=1, policy_delay=2,
-                                 learning_starts=15_000, actor_learning_starts=30_000, uniform_warmup_steps=100,
-                                 critic_targets_every_update=True, hidden_sizes=(64, 64),
+                                 learning_starts=15_000, actor_learning_starts=30_000, uniform_warmup_steps=0,
+                                 critic_targets_every_update=True, weight_decay=0.05, decoupled_weight_decay=True,
+                                 hidden_sizes=(64, 64),
                                  activation="tanh", learning_rate=1e-3, exploration_noise=0.1,
                                  target_policy_noise=0.2, target_noise_clip=0.5, reward_curriculum="l2f",
                                  eval_interval=50_000, eval_episodes=100),
@@ -76,6 +81,8 @@ class TD3Config(OffPolicyConfig):
         super().validate()
         if self.uniform_warmup_steps < -1:
             raise ValueError(f"uniform_warmup_steps must be >= -1 (-1: learning_starts), got {self.uniform_warmup_steps}")
+        if self.weight_decay < 0:
+            raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay}")
         if self.actor_learning_starts < 0:
             raise ValueError(f"actor_learning_starts must be >= 0, got {self.actor_learning_starts}")
         if self.reward_curriculum not in CURRICULA:
@@ -165,8 +172,9 @@ class TorchTd3Learner:
                  config: TD3Config) -> None:
         self.actor, self.critics, self.target_actor, self.target_critics = actor, critics, target_actor, target_critics
         self.config = config
-        self.optimizers = [torch.optim.Adam(actor.parameters(), lr=config.learning_rate),
-                           torch.optim.Adam(critics.parameters(), lr=config.learning_rate)]
+        adam = torch.optim.AdamW if config.decoupled_weight_decay else torch.optim.Adam
+        self.optimizers = [adam(actor.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay),
+                           adam(critics.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)]
 
     def act(self, obs: np.ndarray) -> np.ndarray:
         with torch.no_grad():
@@ -231,8 +239,9 @@ class NativeTd3Learner:
         self._actor, self._critic = self.actor_flat.numpy(), self.critic_flat.numpy()
         self._target_actor = flatten_parameters(linear_parameters(target_actor.body)).numpy()
         self._target_critic = flatten_parameters(linear_parameters(target_critics.q1, target_critics.q2)).numpy()
-        self.optimizers = [FlatAdam(self.actor_flat, actor.parameters(), config.learning_rate),
-                           FlatAdam(self.critic_flat, critics.parameters(), config.learning_rate)]
+        decay = dict(weight_decay=config.weight_decay, decoupled_weight_decay=config.decoupled_weight_decay)
+        self.optimizers = [FlatAdam(self.actor_flat, actor.parameters(), config.learning_rate, **decay),
+                           FlatAdam(self.critic_flat, critics.parameters(), config.learning_rate, **decay)]
         self.core = _core.nn.Td3Engine32(actor_sizes, critic_sizes, activation)
 
     def act(self, obs: np.ndarray) -> np.ndarray:
@@ -253,7 +262,8 @@ class NativeTd3Learner:
             actor_opt.exp_avg, actor_opt.exp_avg_sq, critic_opt.exp_avg, critic_opt.exp_avg_sq, actor_opt.step,
             critic_opt.step, f32(batch.obs), f32(batch.action), f32(batch.reward), f32(batch.discount),
             f32(batch.next_obs), noise, update_actor, actor_opt.lr, critic_opt.lr, config.target_policy_noise,
-            config.target_noise_clip, config.tau, critic_obs, next_critic_obs)
+            config.target_noise_clip, config.tau, critic_obs, next_critic_obs, config.weight_decay,
+            config.decoupled_weight_decay)
         actor_opt.step, critic_opt.step = stats["actor_step"], stats["critic_step"]
         metrics = {"critic_loss": stats["critic_loss"], "q1_mean": stats["q1_mean"]}
         if update_actor:

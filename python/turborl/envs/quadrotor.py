@@ -206,22 +206,31 @@ def hover_reward(
 
 @dataclasses.dataclass(frozen=True)
 class HoverReport:
-    """What ``evaluate_hover`` measured over ``episodes`` episodes from random starts.
+    """What ``evaluate_hover`` measured over ``episodes`` episodes from the env's random starts.
+
+    The metrics are those of the L2F code's validation (learning-to-fly
+    include/learning_to_fly/simulator/metrics.h):
 
     Attributes:
         episode_length: mean steps per episode (500 = never left the 0.6 m box).
-        full_length_fraction: fraction of episodes that lasted all steps.
-        position_error: mean distance to the origin [m] over the second half of every full-length
-            episode (NaN if none lasted).
-        success: full_length_fraction >= 0.9 and position_error < ``tolerance`` (the policy hovers).
+        full_length_fraction: fraction of episodes that lasted all steps (1 - TerminatedFraction).
+        settled_fraction: fraction that lasted all steps and ended within ``settle_radius`` of the
+            origin (SettlingFractionPosition, 0.2 m there).
+        final_position_error: mean final distance to the origin [m] of the full-length episodes.
+        position_error: mean distance to the origin [m] over the second half of the full-length
+            episodes (NaN if none lasted).
+        success: ``settled_fraction >= min_settled_fraction`` (0.9 by default): the policy hovers.
         trajectory: positions ``[steps + 1, 3]`` of episode 0 (truncated where it ended), for plots.
     """
 
     episodes: int
     episode_length: float
     full_length_fraction: float
+    settled_fraction: float
+    final_position_error: float
     position_error: float
-    tolerance: float
+    settle_radius: float
+    min_settled_fraction: float
     success: bool
     trajectory: np.ndarray
 
@@ -231,18 +240,19 @@ class HoverReport:
         return values
 
 
-def evaluate_hover(policy: Any, *, episodes: int = 100, seed: int = 1_000_000, tolerance: float = 0.1,
-                   num_threads: int = 1, **env_params: Any) -> HoverReport:
+def evaluate_hover(policy: Any, *, episodes: int = 100, seed: int = 1_000_000, settle_radius: float = 0.2,
+                   min_settled_fraction: float = 0.9, num_threads: int = 1, **env_params: Any) -> HoverReport:
     """Flies ``policy`` (``turborl.load_policy``'s, or anything with ``act(obs) -> actions``) for
     ``episodes`` episodes of Quadrotor-L2F-v0 from the env's random starts, in one batch.
 
-    The position error is measured on the true (noise-free) position. ``env_params`` override the
-    env's parameters (e.g. a heavier airframe, to test robustness).
+    Errors are measured on the true (noise-free) position. ``env_params`` override the env's
+    parameters (e.g. a heavier airframe, to test robustness).
     """
     from turborl.envs.registry import make_vec
 
     episodes = _checks.int_at_least("episodes", episodes, 1)
-    tolerance = _checks.finite_float("tolerance", tolerance)
+    settle_radius = _checks.finite_float("settle_radius", settle_radius)
+    min_settled_fraction = _checks.finite_float("min_settled_fraction", min_settled_fraction)
     envs = make_vec(ENV_ID, episodes, seed=_checks.seed("seed", seed), dtype="float32", autoreset_mode="disabled",
                     num_threads=num_threads, **env_params)
     obs, info = envs.reset()
@@ -250,6 +260,7 @@ def evaluate_hover(policy: Any, *, episodes: int = 100, seed: int = 1_000_000, t
     alive = np.ones(episodes, dtype=bool)
     lengths = np.zeros(episodes, dtype=np.int64)
     error_sum = np.zeros(episodes)
+    distance = np.zeros(episodes)
     trajectory = [info["critic_obs"][0, 0:3].copy()]
     for t in range(limit):
         actions = np.asarray(policy.act(obs), dtype=np.float32)
@@ -258,20 +269,22 @@ def evaluate_hover(policy: Any, *, episodes: int = 100, seed: int = 1_000_000, t
         if not alive.all():
             envs.reset(options={"reset_mask": ~alive})
         obs, _, terminated, truncated, info = envs.step(actions)
-        position = info["critic_obs"][:, 0:3]
+        distance = np.where(alive, np.linalg.norm(info["critic_obs"][:, 0:3], axis=1), distance)
         lengths += alive
         if t >= limit // 2:
-            error_sum += np.where(alive, np.linalg.norm(position, axis=1), 0.0)
+            error_sum += np.where(alive, distance, 0.0)
         if alive[0]:
-            trajectory.append(position[0].copy())
+            trajectory.append(info["critic_obs"][0, 0:3].copy())
         alive &= ~(terminated | truncated)
     envs.close()
     full = lengths == limit
     error = float(np.mean(error_sum[full] / (limit - limit // 2))) if full.any() else float("nan")
-    fraction = float(full.mean())
-    return HoverReport(episodes=episodes, episode_length=float(lengths.mean()), full_length_fraction=fraction,
-                       position_error=error, tolerance=tolerance,
-                       success=bool(fraction >= 0.9 and error < tolerance), trajectory=np.array(trajectory))
+    final_error = float(np.mean(distance[full])) if full.any() else float("nan")
+    settled = float(np.mean(full & (distance < settle_radius)))
+    return HoverReport(episodes=episodes, episode_length=float(lengths.mean()), full_length_fraction=float(full.mean()),
+                       settled_fraction=settled, final_position_error=final_error, position_error=error,
+                       settle_radius=settle_radius, min_settled_fraction=min_settled_fraction,
+                       success=bool(settled >= min_settled_fraction), trajectory=np.array(trajectory))
 
 
 def plot_hover(report: HoverReport, path: str | Path, *, dt: float = 0.01) -> Path:
@@ -289,8 +302,8 @@ def plot_hover(report: HoverReport, path: str | Path, *, dt: float = 0.01) -> Pa
     axis.axhline(0.0, color="black", linewidth=0.5)
     axis.set_xlabel("time [s]")
     axis.set_ylabel("position [m]")
-    axis.set_title(f"hover from a random start ({report.episodes} episodes: mean length "
-                   f"{report.episode_length:.0f}, error {report.position_error:.3f} m)", fontsize=9)
+    axis.set_title(f"hover from a random start ({report.episodes} episodes: {report.settled_fraction:.0%} settled "
+                   f"within {report.settle_radius} m, final error {report.final_position_error:.3f} m)", fontsize=9)
     axis.legend()
     return save_figure(figure, path)
 

@@ -152,13 +152,15 @@ class FlatAdam:
     backends."""
 
     def __init__(self, flat: torch.Tensor, parameters: Iterable[nn.Parameter], lr: float, eps: float = 1e-8,
-                 betas: tuple[float, float] = (0.9, 0.999), weight_decay: float = 0.0) -> None:
+                 betas: tuple[float, float] = (0.9, 0.999), weight_decay: float = 0.0,
+                 decoupled_weight_decay: bool = False) -> None:
         self.params = list(parameters)
         if any(p.untyped_storage().data_ptr() != flat.untyped_storage().data_ptr() for p in self.params):
             raise ValueError("FlatAdam's parameters must be views of the flat buffer")
         self.flat = flat
         # torch's shape, so code that anneals param_groups[0]["lr"] works on either optimiser
-        self.param_groups = [{"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay}]
+        self.param_groups = [{"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay,
+                              "decoupled_weight_decay": decoupled_weight_decay}]
         self.step = 0
         dtype = flat.numpy().dtype
         self.grads = np.zeros(flat.numel(), dtype=dtype)
@@ -182,8 +184,7 @@ class FlatAdam:
             for index, (m, v) in enumerate(zip(self._views(self.exp_avg), self._views(self.exp_avg_sq))):
                 state[index] = {"step": torch.tensor(float(self.step)), "exp_avg": m.clone(), "exp_avg_sq": v.clone()}
         group = {**self.param_groups[0], "amsgrad": False, "maximize": False, "foreach": None, "capturable": False,
-                 "differentiable": False, "fused": None, "decoupled_weight_decay": False,
-                 "params": list(range(len(self.params)))}
+                 "differentiable": False, "fused": None, "params": list(range(len(self.params)))}
         return {"state": state, "param_groups": [group]}
 
     def load_state_dict(self, state_dict: dict) -> None:
