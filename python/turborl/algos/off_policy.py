@@ -120,6 +120,9 @@ class ContinuousOffPolicy(Algorithm):
             stored["obs"] = ((self.observation_space.shape[0] + self.critic_obs_dim,), np.dtype(np.float32))
         self._critic_obs = self.envs.critic_obs if self.critic_obs_dim else None
         self.replay = make_replay(config, self.envs, **stored)
+        # Rewards enter the buffer in its dtype, so that add() takes its no-check fast path.
+        self._reward_dtype = self.replay.spec["reward"][1]
+        self._unit_bounds = bool(np.all(self._action_scale == 1.0) and np.all(self._action_bias == 0.0))
         self.gradient_updates = 0
         self._build_learner()
 
@@ -136,6 +139,8 @@ class ContinuousOffPolicy(Algorithm):
 
     def to_env_actions(self, unit_actions: np.ndarray) -> np.ndarray:
         """[-1, 1] -> the env's bounds, in the action space's dtype."""
+        if self._unit_bounds and unit_actions.dtype == self.action_space.dtype:
+            return unit_actions
         return (unit_actions * self._action_scale + self._action_bias).astype(self.action_space.dtype)
 
     def _iteration(self) -> dict[str, float]:
@@ -162,7 +167,8 @@ class ContinuousOffPolicy(Algorithm):
             actions = self._explore(np.ascontiguousarray(self.obs, dtype=np.float32))
         stored_obs = self.obs if not self.critic_obs_dim else np.concatenate([self.obs, self._critic_obs], axis=1)
         next_obs, reward, terminated, truncated, info = self.envs.step(self.to_env_actions(actions))
-        self.replay.add(obs=stored_obs, action=actions, reward=reward, terminated=terminated, truncated=truncated)
+        self.replay.add(obs=stored_obs, action=actions, reward=reward.astype(self._reward_dtype, copy=False),
+                        terminated=terminated, truncated=truncated)
         self.obs = next_obs
         if self.critic_obs_dim:
             self._critic_obs = info["critic_obs"]

@@ -129,7 +129,9 @@ class TD3(ContinuousOffPolicy):
 
     def _explore(self, obs: np.ndarray) -> np.ndarray:
         noise = self.rng.normal(0.0, self.config.exploration_noise, (obs.shape[0], self.action_dim))
-        return np.clip(self.learner.act(obs) + noise, -1.0, 1.0).astype(np.float32)
+        actions = (self.learner.act(obs) + noise).astype(np.float32)
+        # np.clip's wrapper costs more than the two ufuncs at one env (this runs every env step)
+        return np.minimum(np.maximum(actions, -1.0, out=actions), 1.0, out=actions)
 
     def _iteration(self) -> dict[str, float]:
         metrics = super()._iteration()
