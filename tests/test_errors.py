@@ -114,6 +114,58 @@ def test_nan_action_found_in_c_plus_plus_is_refused():
         envs.step(actions)
 
 
+@pytest.mark.parametrize(
+    "actions, error, pattern",
+    [
+        (np.zeros((3, 3), np.float32), ValueError, r"actions must have shape \(3, 4\), got \(3, 3\)"),
+        (np.array([[0, 0, 0, 0], [0, 0, np.nan, 0], [0, 0, 0, 0]], np.float32), ValueError,
+         r"actions\[1, 2\] = nan is not finite"),
+    ],
+)
+def test_quadrotor_step_rejects_bad_actions_and_changes_nothing(actions, error, pattern):
+    envs = ready("Quadrotor-L2F-v0")
+    before = envs.get_state()
+    with pytest.raises(error, match=pattern):
+        envs.step(actions)
+    after = envs.get_state()
+    assert all(np.array_equal(before[k], after[k]) for k in before)
+
+
+@pytest.mark.parametrize(
+    "params, error, pattern",
+    [
+        ({"mass": 0.0}, ValueError, r"mass must be positive, got 0.0"),
+        ({"motor_time_constant": -0.1}, ValueError, r"motor_time_constant must be positive, got -0.1"),
+        ({"thrust_c2": np.nan}, ValueError, r"thrust_c2 must be finite, got nan"),
+        ({"obs_noise_position": -1.0}, ValueError, r"obs_noise_position must be >= 0, got -1.0"),
+        ({"propellers": 4}, TypeError, r"Quadrotor-L2F-v0 has no parameter 'propellers'"),
+    ],
+)
+def test_quadrotor_parameters_are_checked(params, error, pattern):
+    with pytest.raises(error, match=pattern):
+        make_vec("Quadrotor-L2F-v0", 2, **params)
+
+
+def test_td3_curriculum_and_decay_options_are_checked():
+    from turborl.algos import TD3Config
+
+    with pytest.raises(ValueError, match=r"reward_curriculum must be one of \['l2f', 'none'\], got 'l3f'"):
+        TD3Config(env_id="Quadrotor-L2F-v0", reward_curriculum="l3f")
+    with pytest.raises(ValueError, match=r"weight_decay must be >= 0, got -0.1"):
+        TD3Config(weight_decay=-0.1)
+    with pytest.raises(ValueError, match=r"actor_learning_starts must be >= 0, got -5"):
+        TD3Config(actor_learning_starts=-5)
+    with pytest.raises(ValueError, match=r"uniform_warmup_steps must be >= -1"):
+        TD3Config(uniform_warmup_steps=-2)
+
+
+def test_l2f_curriculum_needs_the_quadrotor():
+    from turborl.algos import TD3, TD3Config
+
+    with pytest.raises(ValueError, match=r"the 'l2f' reward curriculum needs turborl's Quadrotor-L2F-v0 envs"):
+        TD3(TD3Config(env_id="Pendulum-v1", reward_curriculum="l2f", progress=False))
+
+
 def test_step_before_reset_and_after_close():
     envs = make_vec("CartPole-v1", 2)
     with pytest.raises(RuntimeError, match=r"step\(\) was called before reset\(\)"):
