@@ -7,6 +7,9 @@ Measured: steps of one quadrotor per second, and simulated flight time per secon
 
 - turborl ``turborl.envs.quadrotor.simulate`` (vectorised C++ over blocks of 64 envs) in float32
   with 1 and 2 threads, and float64 with 1 thread;
+- turborl's vector env ``make_vec("Quadrotor-L2F-v0", num_envs, dtype="float32", copy=False)``
+  stepped from Python with hover actions: the whole MDP (146-value observations with sensor noise,
+  critic observations, rewards, terminations and resets), for scale;
 - turborl ``turborl.cuda.quadrotor_simulate`` (one GPU thread per quadrotor) when a GPU is present;
 - RLtools' L2F step (rl-tools/rl-tools headers, bench/native/bench_l2f_rltools.cpp compiled here
   with g++ -O3 -march=native -finline-limit=100000) with 1 and 2 threads, when
@@ -72,6 +75,21 @@ def turborl_cpu(num_envs: int, steps: int, dtype: type, threads: int) -> float:
     def run() -> float:
         start = time.perf_counter()
         quadrotor.simulate(states, actions, steps, num_threads=threads)
+        return time.perf_counter() - start
+
+    return num_envs * steps / best_of(run)
+
+
+def turborl_vector_env(num_envs: int, steps: int, threads: int) -> float:
+    envs = turborl.envs.make_vec(quadrotor.ENV_ID, num_envs, seed=0, dtype="float32", num_threads=threads, copy=False)
+    envs.reset()
+    actions = np.full((num_envs, 4), quadrotor.hover_action(), dtype=np.float32)
+    steps = max(1, steps // 10)
+
+    def run() -> float:
+        start = time.perf_counter()
+        for _ in range(steps):
+            envs.step(actions)
         return time.perf_counter() - start
 
     return num_envs * steps / best_of(run)
@@ -164,6 +182,9 @@ def main() -> None:
     for threads in (1, 2):
         rows.append((f"turborl simulate, float32, {threads} thread(s)", turborl_cpu(args.num_envs, args.steps, np.float32, threads)))
     rows.append(("turborl simulate, float64, 1 thread", turborl_cpu(args.num_envs, args.steps, np.float64, 1)))
+    for threads in (1, 2):
+        rows.append((f"turborl vector env (full MDP), float32, {threads} thread(s)",
+                     turborl_vector_env(args.num_envs, args.steps, threads)))
     if turborl.cuda_available():
         name = turborl.cuda.device_name()
         rows.append((f"turborl CUDA, float32, {name}, {args.gpu_envs} quadrotors", turborl_cuda(args.gpu_envs, args.steps)))
