@@ -83,11 +83,14 @@ def per_beta(config: OffPolicyConfig, progress: float) -> float:
     return linear(config.per_beta, 1.0, 1.0, progress)
 
 
-def sample_replay(replay: ReplayBuffer, config: OffPolicyConfig, progress: float, as_torch: bool) -> ReplayBatch:
+def sample_replay(replay: ReplayBuffer, config: OffPolicyConfig, progress: float, as_torch: bool,
+                  copy: bool = True) -> ReplayBatch:
+    """A batch with the run's n-step and prioritization settings; ``copy=False`` for a learner
+    that consumes it before the next sample (views of the buffer's output memory)."""
     if config.prioritized:
         return replay.sample(config.batch_size, n_step=config.n_step, gamma=config.gamma,
-                             beta=per_beta(config, progress), as_torch=as_torch)
-    return replay.sample(config.batch_size, n_step=config.n_step, gamma=config.gamma, as_torch=as_torch)
+                             beta=per_beta(config, progress), as_torch=as_torch, copy=copy)
+    return replay.sample(config.batch_size, n_step=config.n_step, gamma=config.gamma, as_torch=as_torch, copy=copy)
 
 
 class ContinuousOffPolicy(Algorithm):
@@ -180,7 +183,8 @@ class ContinuousOffPolicy(Algorithm):
         totals: dict[str, float] = {}
         counts: dict[str, int] = {}  # TD3 reports its actor loss only on the updates that step the actor
         for _ in range(gradient_steps):
-            batch = sample_replay(self.replay, config, self.progress(), as_torch=False)
+            # The learner consumes the batch (and priorities are updated) before the next sample.
+            batch = sample_replay(self.replay, config, self.progress(), as_torch=False, copy=False)
             if self.critic_obs_dim:
                 actor_dim = self.observation_space.shape[0]
                 split = lambda x: (np.ascontiguousarray(x[:, :actor_dim]), np.ascontiguousarray(x[:, actor_dim:]))  # noqa: E731

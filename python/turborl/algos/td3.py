@@ -128,8 +128,8 @@ class TD3(ContinuousOffPolicy):
         return self.actor, None
 
     def _explore(self, obs: np.ndarray) -> np.ndarray:
-        noise = self.rng.normal(0.0, self.config.exploration_noise, (obs.shape[0], self.action_dim))
-        actions = (self.learner.act(obs) + noise).astype(np.float32)
+        actions = self.learner.act(obs)  # float32; the noisy sum is computed in float64, then rounded
+        actions += self.rng.normal(0.0, self.config.exploration_noise, actions.shape)
         # np.clip's wrapper costs more than the two ufuncs at one env (this runs every env step)
         return np.minimum(np.maximum(actions, -1.0, out=actions), 1.0, out=actions)
 

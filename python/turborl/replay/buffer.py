@@ -244,16 +244,18 @@ class ReplayBuffer:
                 "action_type": self._NATIVE_TYPES[action.dtype],
                 "reward_is_float64": self._by_name["reward"].dtype == np.float64}
 
-    def sample(self, batch_size: int, *, n_step: int = 1, gamma: float = 0.99, as_torch: bool = False) -> ReplayBatch:
+    def sample(self, batch_size: int, *, n_step: int = 1, gamma: float = 0.99, as_torch: bool = False,
+               copy: bool = True) -> ReplayBatch:
         """Samples ``batch_size`` transitions uniformly (with replacement) with n-step targets.
 
-        NumPy results are fresh arrays. With ``as_torch=True`` they are torch tensors sharing
-        memory with buffers that the next ``sample`` of the same ``batch_size`` overwrites (from
-        any thread: with several sampling threads, use NumPy results).
+        NumPy results are fresh arrays. With ``as_torch=True`` they are torch tensors, and with
+        ``copy=False`` NumPy arrays, sharing memory with buffers that the next ``sample`` of the
+        same ``batch_size`` overwrites (from any thread: with several sampling threads, copy):
+        for a learner that consumes the batch at once.
         """
-        return self._sample(batch_size, n_step, gamma, 0.0, as_torch)
+        return self._sample(batch_size, n_step, gamma, 0.0, as_torch, copy)
 
-    def _sample(self, batch_size, n_step, gamma, beta, as_torch) -> ReplayBatch:
+    def _sample(self, batch_size, n_step, gamma, beta, as_torch, copy=True) -> ReplayBatch:
         batch_size = _checks.int_at_least("batch_size", batch_size, 1)
         n_step = _checks.int_at_least("n_step", n_step, 1)
         gamma = float(gamma)
@@ -267,6 +269,9 @@ class ReplayBuffer:
                 return ReplayBatch(views["obs"], views["action"], views["reward"], views["next_obs"], views["discount"],
                                    views["indices"], views["weights"] if self._prioritized else None, views["extras"])
             extras = views["extras"]
+            if not copy:
+                return ReplayBatch(views["obs"], views["action"], views["reward"], views["next_obs"], views["discount"],
+                                   views["indices"], views["weights"] if self._prioritized else None, dict(extras))
             return ReplayBatch(
                 views["obs"].copy(), views["action"].copy(), views["reward"].copy(), views["next_obs"].copy(),
                 views["discount"].copy(), views["indices"].copy(),
@@ -463,12 +468,12 @@ class PrioritizedReplayBuffer(ReplayBuffer):
                     beta=beta, eps=eps)
 
     def sample(self, batch_size: int, *, n_step: int = 1, gamma: float = 0.99, beta: float | None = None,
-               as_torch: bool = False) -> ReplayBatch:
+               as_torch: bool = False, copy: bool = True) -> ReplayBatch:
         """Samples by priority; ``beta`` defaults to the buffer's. See ``ReplayBuffer.sample``."""
         beta = self.beta if beta is None else beta
         if not (isinstance(beta, (int, float, np.floating, np.integer)) and np.isfinite(beta) and beta >= 0):
             raise ValueError(f"beta must be a finite number >= 0, got {beta!r}")
-        return self._sample(batch_size, n_step, gamma, beta, as_torch)
+        return self._sample(batch_size, n_step, gamma, beta, as_torch, copy)
 
     def update_priorities(self, indices: Any, priorities: Any) -> None:
         """Sets the priorities of sampled transitions (``batch.indices``); arrays or tensors."""
