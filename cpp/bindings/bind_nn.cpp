@@ -26,6 +26,7 @@
 #include "turborl/nn/optim.hpp"
 #include "turborl/nn/ppo.hpp"
 #include "turborl/nn/replay_batch.hpp"
+#include "turborl/nn/td3_replay.hpp"
 #include "turborl/nn/sac.hpp"
 #include "turborl/nn/stream.hpp"
 #include "turborl/nn/td3.hpp"
@@ -495,22 +496,51 @@ void bind_dqn(nb::module_& m, const char* name) {
           "`steps` gradient steps on batches sampled from the replay core; returns (mean loss, mean Q, step).");
 }
 
+// TD3's options from the Python arguments, checked.
+nn::Td3Options td3_options(double actor_lr, double critic_lr, double policy_noise, double noise_clip, double tau,
+                           double weight_decay, bool decoupled_weight_decay) {
+  TURBORL_CHECK(tau >= 0 && tau <= 1, "tau must be in [0, 1], got ", tau);
+  TURBORL_CHECK(policy_noise >= 0 && noise_clip >= 0, "policy_noise and noise_clip must be >= 0, got ", policy_noise,
+                " and ", noise_clip);
+  nn::Td3Options o;
+  o.policy_noise = policy_noise;
+  o.noise_clip = noise_clip;
+  o.tau = tau;
+  o.actor_adam.lr = actor_lr;
+  o.critic_adam.lr = critic_lr;
+  o.actor_adam.weight_decay = o.critic_adam.weight_decay = weight_decay;  // L2, as torch's Adam,
+  o.actor_adam.decoupled = o.critic_adam.decoupled = decoupled_weight_decay;  // or AdamW's
+  nn::check_adam(o.actor_adam);
+  nn::check_adam(o.critic_adam);
+  return o;
+}
+
+// The TD3 engine with the workspace of its replay-sampling loop.
+template <class T>
+struct Td3Trainer {
+  Td3Trainer(const nn::MlpSpec& actor, const nn::MlpSpec& critic) : engine(actor, critic) {}
+  nn::Td3Engine<T> engine;
+  nn::ContinuousReplayBatch<T> batch;
+};
+
 template <class T>
 void bind_td3(nb::module_& m, const char* name) {
   using Engine = nn::Td3Engine<T>;
-  nb::class_<Engine>(m, name)
+  using Trainer = Td3Trainer<T>;
+  nb::class_<Trainer>(m, name)
       .def(
           "__init__",
-          [](Engine* self, std::vector<int> actor_sizes, std::vector<int> critic_sizes, const std::string& activation) {
-            new (self) Engine(mlp_spec(std::move(actor_sizes), activation, "tanh", false),
-                              mlp_spec(std::move(critic_sizes), activation, "identity", false));
+          [](Trainer* self, std::vector<int> actor_sizes, std::vector<int> critic_sizes, const std::string& activation) {
+            new (self) Trainer(mlp_spec(std::move(actor_sizes), activation, "tanh", false),
+                               mlp_spec(std::move(critic_sizes), activation, "identity", false));
           },
           "actor_sizes"_a, "critic_sizes"_a, "activation"_a)
-      .def_prop_ro("actor_params", &Engine::actor_params)
-      .def_prop_ro("critic_params", &Engine::critic_params)
+      .def_prop_ro("actor_params", [](Trainer& t) { return t.engine.actor_params(); })
+      .def_prop_ro("critic_params", [](Trainer& t) { return t.engine.critic_params(); })
       .def(
           "act",
-          [](Engine& e, In<T> actor, In<T> obs, Out<T> actions) {
+          [](Trainer& t, In<T> actor, In<T> obs, Out<T> actions) {
+            Engine& e = t.engine;
             check_size(actor, std::size_t(e.actor_params()), "actor");
             const std::size_t n = rows_of(obs, e.obs_dim(), "obs");
             check_size(actions, n * e.action_dim(), "actions");
@@ -520,12 +550,13 @@ void bind_td3(nb::module_& m, const char* name) {
           "actor"_a, "obs"_a, "actions"_a)
       .def(
           "update",
-          [](Engine& e, Out<T> actor, Out<T> critic, Out<T> target_actor, Out<T> target_critic, Out<T> actor_grads,
+          [](Trainer& t, Out<T> actor, Out<T> critic, Out<T> target_actor, Out<T> target_critic, Out<T> actor_grads,
              Out<T> critic_grads, Out<T> actor_exp_avg, Out<T> actor_exp_avg_sq, Out<T> critic_exp_avg,
              Out<T> critic_exp_avg_sq, int64_t actor_step, int64_t critic_step, In<T> obs, In<T> actions,
              In<T> rewards, In<T> discounts, In<T> next_obs, In<T> noise, bool update_actor, double actor_lr,
              double critic_lr, double policy_noise, double noise_clip, double tau, std::optional<In<T>> critic_obs,
              std::optional<In<T>> next_critic_obs, double weight_decay, bool decoupled_weight_decay) {
+            Engine& e = t.engine;
             const std::size_t a = std::size_t(e.actor_params()), c = std::size_t(e.critic_params());
             check_sizes<Out<T>>({{&actor, "actor"}, {&target_actor, "target_actor"}, {&actor_grads, "actor_grads"},
                                  {&actor_exp_avg, "actor_exp_avg"}, {&actor_exp_avg_sq, "actor_exp_avg_sq"}}, a);
@@ -543,19 +574,8 @@ void bind_td3(nb::module_& m, const char* name) {
               TURBORL_CHECK(e.critic_obs_dim() == e.obs_dim(), "the critics see ", e.critic_obs_dim(),
                             " observation values, the actor ", e.obs_dim(), ": pass critic_obs and next_critic_obs");
             }
-            TURBORL_CHECK(tau >= 0 && tau <= 1, "tau must be in [0, 1], got ", tau);
-            TURBORL_CHECK(policy_noise >= 0 && noise_clip >= 0, "policy_noise and noise_clip must be >= 0, got ",
-                          policy_noise, " and ", noise_clip);
-            nn::Td3Options o;
-            o.policy_noise = policy_noise;
-            o.noise_clip = noise_clip;
-            o.tau = tau;
-            o.actor_adam.lr = actor_lr;
-            o.critic_adam.lr = critic_lr;
-            o.actor_adam.weight_decay = o.critic_adam.weight_decay = weight_decay;  // L2, as torch's Adam,
-            o.actor_adam.decoupled = o.critic_adam.decoupled = decoupled_weight_decay;  // or AdamW's
-            nn::check_adam(o.actor_adam);
-            nn::check_adam(o.critic_adam);
+            const nn::Td3Options o = td3_options(actor_lr, critic_lr, policy_noise, noise_clip, tau, weight_decay,
+                                                 decoupled_weight_decay);
             nn::Td3Stats stats;
             {
               nb::gil_scoped_release release;
@@ -582,7 +602,79 @@ void bind_td3(nb::module_& m, const char* name) {
           "weight_decay"_a = 0.0, "decoupled_weight_decay"_a = false,
           "critic_obs / next_critic_obs: the critics' observations [batch, critic obs] when they differ from the "
           "actor's (an asymmetric critic). weight_decay: on both Adams, L2 as torch.optim.Adam's, or decoupled "
-          "as AdamW's.");
+          "as AdamW's.")
+      .def(
+          "train_from_replay",
+          [](Trainer& t, replay::ReplayCore& core, int obs_field, int action_field, bool reward_is_float64,
+             int critic_obs_dim, Out<T> actor, Out<T> critic, Out<T> target_actor, Out<T> target_critic,
+             Out<T> actor_grads, Out<T> critic_grads, Out<T> actor_exp_avg, Out<T> actor_exp_avg_sq,
+             Out<T> critic_exp_avg, Out<T> critic_exp_avg_sq, int64_t actor_step, int64_t critic_step,
+             int64_t batch_size, int n_step, double gamma, In<T> noise,
+             nb::ndarray<const bool, nb::ndim<1>, nb::c_contig, nb::device::cpu> update_actor,
+             nb::ndarray<const bool, nb::ndim<1>, nb::c_contig, nb::device::cpu> critic_targets, double actor_lr,
+             double critic_lr, double policy_noise, double noise_clip, double tau, double weight_decay,
+             bool decoupled_weight_decay) {
+            Engine& e = t.engine;
+            const std::size_t a = std::size_t(e.actor_params()), c = std::size_t(e.critic_params());
+            check_sizes<Out<T>>({{&actor, "actor"}, {&target_actor, "target_actor"}, {&actor_grads, "actor_grads"},
+                                 {&actor_exp_avg, "actor_exp_avg"}, {&actor_exp_avg_sq, "actor_exp_avg_sq"}}, a);
+            check_sizes<Out<T>>({{&critic, "critic"}, {&target_critic, "target_critic"},
+                                 {&critic_grads, "critic_grads"}, {&critic_exp_avg, "critic_exp_avg"},
+                                 {&critic_exp_avg_sq, "critic_exp_avg_sq"}}, c);
+            const int64_t steps = int64_t(update_actor.shape(0));
+            TURBORL_CHECK(steps >= 1 && int64_t(critic_targets.shape(0)) == steps,
+                          "update_actor and critic_targets must hold one flag per step (>= 1 step), got ", steps,
+                          " and ", critic_targets.shape(0));
+            TURBORL_CHECK(batch_size >= 1, "batch_size must be >= 1, got ", batch_size);
+            TURBORL_CHECK(critic_obs_dim >= 0, "critic_obs_dim must be >= 0, got ", critic_obs_dim);
+            check_size(noise, std::size_t(steps * batch_size * e.action_dim()), "noise");
+            const int fields = core.num_fields();
+            for (auto [field, label] : {std::pair{obs_field, "obs_field"}, std::pair{action_field, "action_field"}})
+              TURBORL_CHECK(field >= 0 && field < fields, label, " must be in [0, ", fields, "), got ", field);
+            nn::ContinuousReplayLayout layout;
+            layout.obs_field = obs_field;
+            layout.action_field = action_field;
+            layout.reward_is_float64 = reward_is_float64;
+            layout.actor_obs_dim = e.obs_dim();
+            layout.critic_obs_dim = critic_obs_dim;
+            layout.action_dim = e.action_dim();
+            TURBORL_CHECK(e.critic_obs_dim() == (critic_obs_dim == 0 ? e.obs_dim() : critic_obs_dim),
+                          "the critics take ", e.critic_obs_dim(), " observation values, got critic_obs_dim ",
+                          critic_obs_dim);
+            TURBORL_CHECK(core.item_bytes(obs_field) == int64_t(sizeof(float)) * (e.obs_dim() + critic_obs_dim),
+                          "the obs field must hold ", e.obs_dim() + critic_obs_dim,
+                          " float32 values per item; it holds ", core.item_bytes(obs_field), " bytes");
+            TURBORL_CHECK(core.item_bytes(action_field) == int64_t(sizeof(float)) * e.action_dim(),
+                          "the action field must hold ", e.action_dim(), " float32 values per item");
+            const nn::Td3Options o = td3_options(actor_lr, critic_lr, policy_noise, noise_clip, tau, weight_decay,
+                                                 decoupled_weight_decay);
+            nn::Td3ReplayStats stats;
+            {
+              nb::gil_scoped_release release;
+              stats = nn::td3_train_from_replay(
+                  e, core, layout, t.batch, actor.data(), critic.data(), target_actor.data(), target_critic.data(),
+                  actor_grads.data(), critic_grads.data(), actor_exp_avg.data(), actor_exp_avg_sq.data(),
+                  critic_exp_avg.data(), critic_exp_avg_sq.data(), actor_step, critic_step, steps,
+                  std::ptrdiff_t(batch_size), n_step, gamma, noise.data(), update_actor.data(), critic_targets.data(),
+                  o);
+            }
+            nb::dict out;
+            out["critic_loss"] = stats.critic_loss;
+            out["q1_mean"] = stats.q1_mean;
+            out["actor_loss"] = stats.actor_updates > 0 ? stats.actor_loss : std::nan("");
+            out["actor_step"] = actor_step;
+            out["critic_step"] = critic_step;
+            return out;
+          },
+          "core"_a, "obs_field"_a, "action_field"_a, "reward_is_float64"_a, "critic_obs_dim"_a, "actor"_a, "critic"_a,
+          "target_actor"_a, "target_critic"_a, "actor_grads"_a, "critic_grads"_a, "actor_exp_avg"_a,
+          "actor_exp_avg_sq"_a, "critic_exp_avg"_a, "critic_exp_avg_sq"_a, "actor_step"_a, "critic_step"_a,
+          "batch_size"_a, "n_step"_a, "gamma"_a, "noise"_a, "update_actor"_a, "critic_targets"_a, "actor_lr"_a,
+          "critic_lr"_a, "policy_noise"_a, "noise_clip"_a, "tau"_a, "weight_decay"_a, "decoupled_weight_decay"_a,
+          "len(update_actor) TD3 updates on batches sampled from the replay core (float32 obs [actor | critic] "
+          "and actions); step k uses noise[k], steps the actor where update_actor[k] and otherwise moves the "
+          "critic targets where critic_targets[k]. Returns mean losses and the Adam step counts.")
+;
 }
 
 template <class T>

@@ -179,3 +179,24 @@ def test_cli_trains_with_the_paper_defaults_and_writes_the_hover_report(tmp_path
     written = yaml.safe_load((out / "config.yaml").read_text())
     assert written["hidden_sizes"] == list(config.hidden_sizes) and written["reward_curriculum"] == "l2f"
     assert written["total_timesteps"] == 1500  # the flag overrides the paper's 300k
+
+
+def test_native_updates_sampling_inside_the_engine_equal_python_sampled_updates():
+    from turborl.algos.off_policy import ContinuousOffPolicy
+
+    small = {**SMALL, "total_timesteps": 2000, "learning_starts": 100, "actor_learning_starts": 150}
+    runs = [TD3(TD3Config.for_env(ENV, **small)) for _ in range(2)]
+    for run in runs:
+        run.learn(stop_at=200)  # 100 uniform-free steps of data, a few updates on both paths alike
+    assert runs[0].backend == "native" and runs[0].replay.native_layout() is not None
+    for run, train in ((runs[0], runs[0]._train), (runs[1], lambda k: ContinuousOffPolicy._train(runs[1], k))):
+        run.global_step = 160  # actor updates on, with the policy delay
+        metrics = train(12)
+        assert set(metrics) == {"critic_loss", "q1_mean", "actor_loss"}
+    for name in ("actor", "critics", "target_actor", "target_critics"):
+        np.testing.assert_allclose(flat(getattr(runs[0], name)).numpy(), flat(getattr(runs[1], name)).numpy(),
+                                   rtol=1e-5, atol=1e-6, err_msg=name)
+    assert runs[0].gradient_updates == runs[1].gradient_updates
+    with pytest.raises(ValueError, match="the critics take 28 observation values, got critic_obs_dim 5"):
+        runs[0].learner.train_from_replay(runs[0].replay.native_layout(), np.zeros((1, 32, 4), np.float32),
+                                          np.zeros(1, bool), np.zeros(1, bool), 5)

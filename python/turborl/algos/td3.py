@@ -140,6 +140,22 @@ class TD3(ContinuousOffPolicy):
             self.reward_curriculum.maybe_advance(self.global_step, self.envs, self.replay, critic_part)
         return metrics
 
+    def _train(self, gradient_steps: int) -> dict[str, float]:
+        """Native backend: all ``gradient_steps`` updates in one engine call that samples the replay
+        in C++ (the same draws, noise and schedule as the per-update path below)."""
+        layout = self.replay.native_layout() if self.backend == "native" else None
+        if layout is None or layout["obs_dtype"] != np.float32 or layout["action_dtype"] != np.float32:
+            return super()._train(gradient_steps)
+        config: TD3Config = self.config
+        actor_started = self.global_step >= config.actor_learning_starts
+        counts = self.gradient_updates + 1 + np.arange(gradient_steps)
+        update_actor = np.ascontiguousarray(actor_started & (counts % config.policy_delay == 0))
+        critic_targets = np.ascontiguousarray(~update_actor & (config.critic_targets_every_update or not actor_started))
+        noise = self.rng.standard_normal((gradient_steps, config.batch_size, self.action_dim), dtype=np.float32)
+        metrics = self.learner.train_from_replay(layout, noise, update_actor, critic_targets, self.critic_obs_dim)
+        self.gradient_updates += gradient_steps
+        return metrics
+
     def _update(self, batch: ReplayBatch, critic_obs: np.ndarray | None = None,
                 next_critic_obs: np.ndarray | None = None) -> tuple[dict[str, float], np.ndarray]:
         config: TD3Config = self.config
@@ -253,6 +269,25 @@ class NativeTd3Learner:
 
     def update_critic_targets(self) -> None:
         self._target_critic += self.config.tau * (self._critic - self._target_critic)
+
+    def train_from_replay(self, layout: dict[str, Any], noise: np.ndarray, update_actor: np.ndarray,
+                          critic_targets: np.ndarray, critic_obs_dim: int) -> dict[str, float]:
+        """``len(update_actor)`` updates sampling the replay inside the engine (float32 fields)."""
+        config = self.config
+        actor_opt, critic_opt = self.optimizers
+        with layout["lock"]:
+            stats = self.core.train_from_replay(
+                layout["core"], layout["obs_field"], layout["action_field"], layout["reward_is_float64"],
+                critic_obs_dim, self._actor, self._critic, self._target_actor, self._target_critic, actor_opt.grads,
+                critic_opt.grads, actor_opt.exp_avg, actor_opt.exp_avg_sq, critic_opt.exp_avg, critic_opt.exp_avg_sq,
+                actor_opt.step, critic_opt.step, config.batch_size, config.n_step, config.gamma, noise, update_actor,
+                critic_targets, actor_opt.lr, critic_opt.lr, config.target_policy_noise, config.target_noise_clip,
+                config.tau, config.weight_decay, config.decoupled_weight_decay)
+        actor_opt.step, critic_opt.step = stats["actor_step"], stats["critic_step"]
+        metrics = {"critic_loss": stats["critic_loss"], "q1_mean": stats["q1_mean"]}
+        if update_actor.any():
+            metrics["actor_loss"] = stats["actor_loss"]
+        return metrics
 
     def update(self, batch: ReplayBatch, noise: np.ndarray, update_actor: bool, critic_obs: np.ndarray | None = None,
                next_critic_obs: np.ndarray | None = None) -> tuple[dict[str, float], np.ndarray]:

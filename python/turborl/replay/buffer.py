@@ -236,12 +236,13 @@ class ReplayBuffer:
         a field's dtype is one the engine does not convert. The engine's draws are the ones
         ``sample`` would make: both call the same core."""
         obs, action = self._by_name["obs"], self._by_name["action"]
-        if obs.dtype not in self._NATIVE_TYPES or action.dtype not in self._NATIVE_TYPES or action.shape != ():
+        if obs.dtype not in self._NATIVE_TYPES or action.dtype not in self._NATIVE_TYPES:
             return None
         names = [f.name for f in self._fields]
         return {"core": self._core, "lock": self._sample_lock, "obs_field": names.index("obs"),
                 "action_field": names.index("action"), "obs_type": self._NATIVE_TYPES[obs.dtype],
-                "action_type": self._NATIVE_TYPES[action.dtype],
+                "action_type": self._NATIVE_TYPES[action.dtype], "action_shape": action.shape,
+                "obs_dtype": obs.dtype, "action_dtype": action.dtype,
                 "reward_is_float64": self._by_name["reward"].dtype == np.float64}
 
     def sample(self, batch_size: int, *, n_step: int = 1, gamma: float = 0.99, as_torch: bool = False,
