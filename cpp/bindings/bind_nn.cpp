@@ -498,7 +498,7 @@ void bind_dqn(nb::module_& m, const char* name) {
 
 // TD3's options from the Python arguments, checked.
 nn::Td3Options td3_options(double actor_lr, double critic_lr, double policy_noise, double noise_clip, double tau,
-                           double weight_decay, bool decoupled_weight_decay) {
+                           double weight_decay, bool decoupled_weight_decay, bool decay_biases) {
   TURBORL_CHECK(tau >= 0 && tau <= 1, "tau must be in [0, 1], got ", tau);
   TURBORL_CHECK(policy_noise >= 0 && noise_clip >= 0, "policy_noise and noise_clip must be >= 0, got ", policy_noise,
                 " and ", noise_clip);
@@ -510,6 +510,7 @@ nn::Td3Options td3_options(double actor_lr, double critic_lr, double policy_nois
   o.critic_adam.lr = critic_lr;
   o.actor_adam.weight_decay = o.critic_adam.weight_decay = weight_decay;  // L2, as torch's Adam,
   o.actor_adam.decoupled = o.critic_adam.decoupled = decoupled_weight_decay;  // or AdamW's
+  o.decay_biases = decay_biases;
   nn::check_adam(o.actor_adam);
   nn::check_adam(o.critic_adam);
   return o;
@@ -520,7 +521,7 @@ template <class T>
 struct Td3Trainer {
   Td3Trainer(const nn::MlpSpec& actor, const nn::MlpSpec& critic) : engine(actor, critic) {}
   nn::Td3Engine<T> engine;
-  nn::ContinuousReplayBatch<T> batch;
+  nn::ContinuousReplayBatch<T> batches[3];  // critic 1, critic 2, actor (one when batches are shared)
 };
 
 template <class T>
@@ -555,7 +556,8 @@ void bind_td3(nb::module_& m, const char* name) {
              Out<T> critic_exp_avg_sq, int64_t actor_step, int64_t critic_step, In<T> obs, In<T> actions,
              In<T> rewards, In<T> discounts, In<T> next_obs, In<T> noise, bool update_actor, double actor_lr,
              double critic_lr, double policy_noise, double noise_clip, double tau, std::optional<In<T>> critic_obs,
-             std::optional<In<T>> next_critic_obs, double weight_decay, bool decoupled_weight_decay) {
+             std::optional<In<T>> next_critic_obs, double weight_decay, bool decoupled_weight_decay,
+             bool decay_biases) {
             Engine& e = t.engine;
             const std::size_t a = std::size_t(e.actor_params()), c = std::size_t(e.critic_params());
             check_sizes<Out<T>>({{&actor, "actor"}, {&target_actor, "target_actor"}, {&actor_grads, "actor_grads"},
@@ -575,7 +577,7 @@ void bind_td3(nb::module_& m, const char* name) {
                             " observation values, the actor ", e.obs_dim(), ": pass critic_obs and next_critic_obs");
             }
             const nn::Td3Options o = td3_options(actor_lr, critic_lr, policy_noise, noise_clip, tau, weight_decay,
-                                                 decoupled_weight_decay);
+                                                 decoupled_weight_decay, decay_biases);
             nn::Td3Stats stats;
             {
               nb::gil_scoped_release release;
@@ -599,10 +601,10 @@ void bind_td3(nb::module_& m, const char* name) {
           "critic_step"_a, "obs"_a, "actions"_a, "rewards"_a, "discounts"_a, "next_obs"_a, "noise"_a,
           "update_actor"_a, "actor_lr"_a, "critic_lr"_a, "policy_noise"_a = 0.2, "noise_clip"_a = 0.5,
           "tau"_a = 0.005, "critic_obs"_a.none() = nb::none(), "next_critic_obs"_a.none() = nb::none(),
-          "weight_decay"_a = 0.0, "decoupled_weight_decay"_a = false,
+          "weight_decay"_a = 0.0, "decoupled_weight_decay"_a = false, "decay_biases"_a = true,
           "critic_obs / next_critic_obs: the critics' observations [batch, critic obs] when they differ from the "
           "actor's (an asymmetric critic). weight_decay: on both Adams, L2 as torch.optim.Adam's, or decoupled "
-          "as AdamW's.")
+          "as AdamW's; decay_biases=False spares the biases.")
       .def(
           "train_from_replay",
           [](Trainer& t, replay::ReplayCore& core, int obs_field, int action_field, bool reward_is_float64,
@@ -613,7 +615,7 @@ void bind_td3(nb::module_& m, const char* name) {
              nb::ndarray<const bool, nb::ndim<1>, nb::c_contig, nb::device::cpu> update_actor,
              nb::ndarray<const bool, nb::ndim<1>, nb::c_contig, nb::device::cpu> critic_targets, double actor_lr,
              double critic_lr, double policy_noise, double noise_clip, double tau, double weight_decay,
-             bool decoupled_weight_decay) {
+             bool decoupled_weight_decay, bool decay_biases, bool separate_batches) {
             Engine& e = t.engine;
             const std::size_t a = std::size_t(e.actor_params()), c = std::size_t(e.critic_params());
             check_sizes<Out<T>>({{&actor, "actor"}, {&target_actor, "target_actor"}, {&actor_grads, "actor_grads"},
@@ -627,7 +629,7 @@ void bind_td3(nb::module_& m, const char* name) {
                           " and ", critic_targets.shape(0));
             TURBORL_CHECK(batch_size >= 1, "batch_size must be >= 1, got ", batch_size);
             TURBORL_CHECK(critic_obs_dim >= 0, "critic_obs_dim must be >= 0, got ", critic_obs_dim);
-            check_size(noise, std::size_t(steps * batch_size * e.action_dim()), "noise");
+            check_size(noise, std::size_t((separate_batches ? 2 : 1) * steps * batch_size * e.action_dim()), "noise");
             const int fields = core.num_fields();
             for (auto [field, label] : {std::pair{obs_field, "obs_field"}, std::pair{action_field, "action_field"}})
               TURBORL_CHECK(field >= 0 && field < fields, label, " must be in [0, ", fields, "), got ", field);
@@ -647,16 +649,16 @@ void bind_td3(nb::module_& m, const char* name) {
             TURBORL_CHECK(core.item_bytes(action_field) == int64_t(sizeof(float)) * e.action_dim(),
                           "the action field must hold ", e.action_dim(), " float32 values per item");
             const nn::Td3Options o = td3_options(actor_lr, critic_lr, policy_noise, noise_clip, tau, weight_decay,
-                                                 decoupled_weight_decay);
+                                                 decoupled_weight_decay, decay_biases);
             nn::Td3ReplayStats stats;
             {
               nb::gil_scoped_release release;
               stats = nn::td3_train_from_replay(
-                  e, core, layout, t.batch, actor.data(), critic.data(), target_actor.data(), target_critic.data(),
+                  e, core, layout, t.batches, actor.data(), critic.data(), target_actor.data(), target_critic.data(),
                   actor_grads.data(), critic_grads.data(), actor_exp_avg.data(), actor_exp_avg_sq.data(),
                   critic_exp_avg.data(), critic_exp_avg_sq.data(), actor_step, critic_step, steps,
                   std::ptrdiff_t(batch_size), n_step, gamma, noise.data(), update_actor.data(), critic_targets.data(),
-                  o);
+                  separate_batches, o);
             }
             nb::dict out;
             out["critic_loss"] = stats.critic_loss;
@@ -671,9 +673,11 @@ void bind_td3(nb::module_& m, const char* name) {
           "actor_exp_avg_sq"_a, "critic_exp_avg"_a, "critic_exp_avg_sq"_a, "actor_step"_a, "critic_step"_a,
           "batch_size"_a, "n_step"_a, "gamma"_a, "noise"_a, "update_actor"_a, "critic_targets"_a, "actor_lr"_a,
           "critic_lr"_a, "policy_noise"_a, "noise_clip"_a, "tau"_a, "weight_decay"_a, "decoupled_weight_decay"_a,
+          "decay_biases"_a, "separate_batches"_a,
           "len(update_actor) TD3 updates on batches sampled from the replay core (float32 obs [actor | critic] "
-          "and actions); step k uses noise[k], steps the actor where update_actor[k] and otherwise moves the "
-          "critic targets where critic_targets[k]. Returns mean losses and the Adam step counts.")
+          "and actions); step k uses noise[k] (noise[k][critic] with separate_batches: a batch per critic and "
+          "one for the actor), steps the actor where update_actor[k] and otherwise moves the critic targets where "
+          "critic_targets[k]. Returns mean losses and the Adam step counts.")
 ;
 }
 

@@ -43,7 +43,9 @@ def test_replay_stores_actor_and_critic_observations_side_by_side():
 
 
 def test_native_and_torch_take_the_same_asymmetric_steps():
-    small = {**SMALL, "total_timesteps": 400, "learning_starts": 100, "actor_learning_starts": 0}
+    # One batch per update (separate_batches is the engine's alone); weight decay as the paper's.
+    small = {**SMALL, "total_timesteps": 400, "learning_starts": 100, "actor_learning_starts": 0,
+             "separate_batches": False}
     runs = [TD3(TD3Config.for_env(ENV, **small, backend=backend)) for backend in ("torch", "native")]
     for run in runs:
         run.learn()  # 400 steps: 30 critic updates with critic observations, 15 actor updates
@@ -184,7 +186,8 @@ def test_cli_trains_with_the_paper_defaults_and_writes_the_hover_report(tmp_path
 def test_native_updates_sampling_inside_the_engine_equal_python_sampled_updates():
     from turborl.algos.off_policy import ContinuousOffPolicy
 
-    small = {**SMALL, "total_timesteps": 2000, "learning_starts": 100, "actor_learning_starts": 150}
+    small = {**SMALL, "total_timesteps": 2000, "learning_starts": 100, "actor_learning_starts": 150,
+             "separate_batches": False}
     runs = [TD3(TD3Config.for_env(ENV, **small)) for _ in range(2)]
     for run in runs:
         run.learn(stop_at=200)  # 100 uniform-free steps of data, a few updates on both paths alike
@@ -200,3 +203,24 @@ def test_native_updates_sampling_inside_the_engine_equal_python_sampled_updates(
     with pytest.raises(ValueError, match="the critics take 28 observation values, got critic_obs_dim 5"):
         runs[0].learner.train_from_replay(runs[0].replay.native_layout(), np.zeros((1, 32, 4), np.float32),
                                           np.zeros(1, bool), np.zeros(1, bool), 5)
+
+
+def test_separate_batches_draw_a_batch_per_critic_and_for_the_actor():
+    # Three draws per update with an actor step, two without: the replay core's sample counter
+    # tells; and the critics then differ from a shared-batch run from the same start.
+    runs = [TD3(TD3Config.for_env(ENV, **{**SMALL, "total_timesteps": 2000, "learning_starts": 100,
+                                           "actor_learning_starts": 150, "separate_batches": separate}))
+            for separate in (True, False)]
+    for run in runs:
+        run.learn(stop_at=200)
+        run.global_step = 160
+    calls = [run.replay._core.sample_calls for run in runs]
+    updates = runs[0].gradient_updates
+    for run in runs:
+        run._train(4)  # updates updates+1..updates+4: two with an actor step (policy_delay 2)
+    assert runs[0].replay._core.sample_calls - calls[0] == 4 * 2 + 2
+    assert runs[1].replay._core.sample_calls - calls[1] == 4
+    assert runs[0].gradient_updates == updates + 4
+    assert not torch.equal(flat(runs[0].critics), flat(runs[1].critics))
+    with pytest.raises(ValueError, match="separate_batches runs in the native engine"):
+        TD3Config(separate_batches=True, backend="torch")

@@ -58,6 +58,9 @@ class TD3Config(OffPolicyConfig):
     critic_targets_every_update: bool = False
     weight_decay: float = 0.0  # both optimisers: L2 as torch.optim.Adam's, or AdamW's with decoupled_weight_decay
     decoupled_weight_decay: bool = False
+    decay_biases: bool = True  # False: weight decay leaves biases alone (RLtools)
+    # True: each critic and the actor train on a batch of their own (RLtools' TD3 loop); native backend
+    separate_batches: bool = False
     reward_curriculum: str = "none"
 
     # The paper's TD3 for the L2F hover task (learning-to-fly src/config/config.h): one env, 300k
@@ -65,12 +68,13 @@ class TD3Config(OffPolicyConfig):
     # every 20 with targets on the same cadences, warm-up 15k (critic) / 30k (actor) with the initial actor
     # plus noise collecting (no uniform random actions), 64-64 tanh networks, Adam 1e-3. RLtools decays
     # weights by WD/2 = 5e-5 of their value after every Adam step; AdamW with lr 1e-3 and weight_decay
-    # 0.05 shrinks them by the same factor (turborl also decays the biases).
+    # 0.05 shrinks them by the same factor; the biases are not decayed.
     env_defaults: ClassVar[dict[str, dict[str, Any]]] = {
         "Quadrotor-L2F-v0": dict(total_timesteps=300_000, buffer_size=300_000, batch_size=256, gamma=0.99,
                                  tau=0.005, train_frequency=10, gradient_steps=1, policy_delay=2,
                                  learning_starts=15_000, actor_learning_starts=30_000, uniform_warmup_steps=0,
                                  critic_targets_every_update=True, weight_decay=0.05, decoupled_weight_decay=True,
+                                 decay_biases=False, separate_batches=True,
                                  hidden_sizes=(64, 64),
                                  activation="tanh", learning_rate=1e-3, exploration_noise=0.1,
                                  target_policy_noise=0.2, target_noise_clip=0.5, reward_curriculum="l2f",
@@ -79,6 +83,9 @@ class TD3Config(OffPolicyConfig):
 
     def validate(self) -> None:
         super().validate()
+        if self.separate_batches and (self.backend == "torch" or self.prioritized):
+            raise ValueError("separate_batches runs in the native engine: it needs backend 'auto' or 'native' and "
+                             "uniform replay (prioritized replay trains on torch)")
         if self.uniform_warmup_steps < -1:
             raise ValueError(f"uniform_warmup_steps must be >= -1 (-1: learning_starts), got {self.uniform_warmup_steps}")
         if self.weight_decay < 0:
@@ -145,13 +152,17 @@ class TD3(ContinuousOffPolicy):
         in C++ (the same draws, noise and schedule as the per-update path below)."""
         layout = self.replay.native_layout() if self.backend == "native" else None
         if layout is None or layout["obs_dtype"] != np.float32 or layout["action_dtype"] != np.float32:
+            if self.config.separate_batches:
+                raise ValueError("separate_batches needs the native backend and float32 observations and actions "
+                                 f"(backend here: {self.backend})")
             return super()._train(gradient_steps)
         config: TD3Config = self.config
         actor_started = self.global_step >= config.actor_learning_starts
         counts = self.gradient_updates + 1 + np.arange(gradient_steps)
         update_actor = np.ascontiguousarray(actor_started & (counts % config.policy_delay == 0))
         critic_targets = np.ascontiguousarray(~update_actor & (config.critic_targets_every_update or not actor_started))
-        noise = self.rng.standard_normal((gradient_steps, config.batch_size, self.action_dim), dtype=np.float32)
+        shape = (gradient_steps, 2) if config.separate_batches else (gradient_steps,)
+        noise = self.rng.standard_normal((*shape, config.batch_size, self.action_dim), dtype=np.float32)
         metrics = self.learner.train_from_replay(layout, noise, update_actor, critic_targets, self.critic_obs_dim)
         self.gradient_updates += gradient_steps
         return metrics
@@ -191,12 +202,27 @@ class TorchTd3Learner:
         self.actor, self.critics, self.target_actor, self.target_critics = actor, critics, target_actor, target_critics
         self.config = config
         adam = torch.optim.AdamW if config.decoupled_weight_decay else torch.optim.Adam
-        self.optimizers = [adam(actor.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay),
-                           adam(critics.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)]
+        # Sparing the biases: the optimisers decay nothing and _step decays the weights by hand, in
+        # the place AdamW (before the step) or Adam's L2 (into the gradient) would.
+        optimizer_decay = config.weight_decay if config.decay_biases else 0.0
+        self.optimizers = [adam(actor.parameters(), lr=config.learning_rate, weight_decay=optimizer_decay),
+                           adam(critics.parameters(), lr=config.learning_rate, weight_decay=optimizer_decay)]
 
     def act(self, obs: np.ndarray) -> np.ndarray:
         with torch.no_grad():
             return self.actor.unit_action(torch.from_numpy(obs)).numpy()
+
+    def _step(self, optimizer: torch.optim.Optimizer, module: nn.Module) -> None:
+        config = self.config
+        if config.weight_decay and not config.decay_biases:
+            with torch.no_grad():
+                for layer in module.modules():
+                    if isinstance(layer, nn.Linear):
+                        if config.decoupled_weight_decay:
+                            layer.weight.mul_(1.0 - optimizer.param_groups[0]["lr"] * config.weight_decay)
+                        else:
+                            layer.weight.grad.add_(layer.weight, alpha=config.weight_decay)
+        optimizer.step()
 
     def update_critic_targets(self) -> None:
         with torch.no_grad():
@@ -227,13 +253,13 @@ class TorchTd3Learner:
         critic_loss = squared1.mean() + squared2.mean()
         critic_optimizer.zero_grad()
         critic_loss.backward()
-        critic_optimizer.step()
+        self._step(critic_optimizer, self.critics)
         metrics = {"critic_loss": critic_loss.item(), "q1_mean": q1.mean().item()}
         if update_actor:
             actor_loss = -self.critics.q1(torch.cat([critic_in, self.actor.unit_action(obs)], -1)).mean()
             actor_optimizer.zero_grad()
             actor_loss.backward()
-            actor_optimizer.step()
+            self._step(actor_optimizer, self.actor)
             metrics["actor_loss"] = actor_loss.item()
             with torch.no_grad():
                 for target, online in [(self.target_actor.body, self.actor.body), (self.target_critics, self.critics)]:
@@ -282,7 +308,8 @@ class NativeTd3Learner:
                 critic_opt.grads, actor_opt.exp_avg, actor_opt.exp_avg_sq, critic_opt.exp_avg, critic_opt.exp_avg_sq,
                 actor_opt.step, critic_opt.step, config.batch_size, config.n_step, config.gamma, noise, update_actor,
                 critic_targets, actor_opt.lr, critic_opt.lr, config.target_policy_noise, config.target_noise_clip,
-                config.tau, config.weight_decay, config.decoupled_weight_decay)
+                config.tau, config.weight_decay, config.decoupled_weight_decay, config.decay_biases,
+                config.separate_batches)
         actor_opt.step, critic_opt.step = stats["actor_step"], stats["critic_step"]
         metrics = {"critic_loss": stats["critic_loss"], "q1_mean": stats["q1_mean"]}
         if update_actor.any():
@@ -300,7 +327,7 @@ class NativeTd3Learner:
             critic_opt.step, f32(batch.obs), f32(batch.action), f32(batch.reward), f32(batch.discount),
             f32(batch.next_obs), noise, update_actor, actor_opt.lr, critic_opt.lr, config.target_policy_noise,
             config.target_noise_clip, config.tau, critic_obs, next_critic_obs, config.weight_decay,
-            config.decoupled_weight_decay)
+            config.decoupled_weight_decay, config.decay_biases)
         actor_opt.step, critic_opt.step = stats["actor_step"], stats["critic_step"]
         metrics = {"critic_loss": stats["critic_loss"], "q1_mean": stats["q1_mean"]}
         if update_actor:

@@ -72,6 +72,14 @@ class Mlp {
   int in_features() const { return spec_.sizes.front(); }
   int out_features() const { return spec_.sizes.back(); }
   std::ptrdiff_t num_params() const { return num_params_; }
+
+  // 1 for every weight entry of the flat buffer, 0 for biases (padding counts as weight: it stays 0).
+  void weight_mask(uint8_t* mask) const {
+    for (const Layer& layer : layers_) {
+      std::fill(mask + layer.weight_offset, mask + layer.bias_offset, uint8_t(1));
+      std::fill(mask + layer.bias_offset, mask + layer.bias_offset + layer.ld_out, uint8_t(0));
+    }
+  }
   std::ptrdiff_t output_ld() const { return layers_.back().ld_out; }
   std::ptrdiff_t input_ld() const { return layers_.front().ld_in; }  // of backward's d_input
   const MlpSpec& spec() const { return spec_; }

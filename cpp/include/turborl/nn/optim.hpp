@@ -16,6 +16,9 @@ struct AdamOptions {
   double eps = 1e-8;
   double weight_decay = 0.0;
   bool decoupled = false;  // AdamW: decay the weights directly instead of adding wd * p to the gradient
+  // Where set, weight decay applies only to entries with mask 1 (an MLP's weights, not its biases,
+  // as RLtools decays them).
+  const uint8_t* decay_mask = nullptr;
 };
 
 inline void check_adam(const AdamOptions& o) {
@@ -37,8 +40,9 @@ void adam_step(T* params, const T* grads, T* exp_avg, T* exp_avg_sq, std::ptrdif
   const T decay = o.decoupled ? T(1) - T(o.lr) * wd : T(1);
   const bool l2 = !o.decoupled && o.weight_decay != 0;
   for (std::ptrdiff_t i = 0; i < n; ++i) {
-    const T g = l2 ? grads[i] + wd * params[i] : grads[i];
-    params[i] *= decay;
+    const bool decays = o.decay_mask == nullptr || o.decay_mask[i] != 0;
+    const T g = l2 && decays ? grads[i] + wd * params[i] : grads[i];
+    if (decays) params[i] *= decay;
     exp_avg[i] += (T(1) - beta1) * (g - exp_avg[i]);
     exp_avg_sq[i] = exp_avg_sq[i] * beta2 + (T(1) - beta2) * g * g;
     const T denom = std::sqrt(exp_avg_sq[i]) / bias_correction2_sqrt + eps;
