@@ -98,10 +98,10 @@ def muzero_policy(params: Any, rng_key: Any, root: RootFnOutput, recurrent_fn: C
         num_threads=num_threads)
 
     action_weights = tree.summary().visit_probs
-    # mctx's _apply_temperature: the max is subtracted first so that a small temperature does
-    # not overflow; temperature 0 divides by the smallest normal float instead.
-    action_logits = _logits_from_probs(action_weights)
-    action_logits = (action_logits - np.max(action_logits, axis=-1, keepdims=True)) / max(_TINY, temperature)
+    # mctx's _apply_temperature: the max is subtracted first, and temperature 0 divides by the
+    # smallest normal float32 instead (greedy); float64 holds the quotient without overflow.
+    action_logits = _logits_from_probs(action_weights).astype(np.float64)
+    action_logits = (action_logits - np.max(action_logits, axis=-1, keepdims=True)) / max(float(_TINY), temperature)
     action = _sample_categorical(rng, action_logits)
     return PolicyOutput(action=action, action_weights=action_weights, search_tree=tree)
 
