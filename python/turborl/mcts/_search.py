@@ -221,11 +221,14 @@ def run_search(*, params: Any, rng: np.random.Generator, root: RootFnOutput, roo
     model_rng = np.random.default_rng(int(rng.integers(0, 2**63)))
     for simulation in range(num_simulations):
         parent, action, next_node = search.select()
-        output, embedding = recurrent_fn(params, model_rng, action, _gather(embeddings, rows, parent))
+        result = recurrent_fn(params, model_rng, action, _gather(embeddings, rows, parent))
+        if not (isinstance(result, tuple) and len(result) == 2 and isinstance(result[0], RecurrentFnOutput)):
+            got = (f"({', '.join(type(item).__name__ for item in result)})" if isinstance(result, tuple)
+                   else type(result).__name__)
+            raise TypeError(f"recurrent_fn must return (RecurrentFnOutput, embedding), got {got} "
+                            f"at simulation {simulation}")
+        output, embedding = result
         where = f" (returned by recurrent_fn at simulation {simulation})"
-        if not isinstance(output, RecurrentFnOutput):
-            raise TypeError(f"recurrent_fn must return (RecurrentFnOutput, embedding), got "
-                            f"({type(output).__name__}, ...){where}")
         logits = _float_array("prior_logits" + where, output.prior_logits, (batch_size, num_actions))
         invalid = None
         if output.invalid_actions is not None:
