@@ -66,7 +66,7 @@ void bind_mcts(nb::module_& m) {
              int64_t max_depth, uint64_t seed, int qtransform_kind, float min_value, float max_value, float epsilon,
              float value_scale, float maxvisit_init, bool rescale_values, bool use_mixed_value, float pb_c_init,
              float pb_c_base, int64_t max_num_considered_actions, std::optional<In2D<float>> root_gumbel,
-             int num_threads) {
+             int num_threads, int64_t num_nodes) {
             TURBORL_CHECK(algorithm == 0 || algorithm == 1, "unknown algorithm ", algorithm);
             mcts::SearchConfig config;
             config.algorithm = static_cast<mcts::Algorithm>(algorithm);
@@ -83,21 +83,25 @@ void bind_mcts(nb::module_& m) {
                             "root_gumbel must have shape (", batch_size, ", ", num_actions, ")");
               config.gumbel.root_gumbel.assign(root_gumbel->data(), root_gumbel->data() + batch_size * num_actions);
             }
-            new (self) Search(batch_size, num_actions, std::move(config), num_threads);
+            new (self) Search(batch_size, num_actions, std::move(config), num_threads, num_nodes);
           },
           "batch_size"_a, "num_actions"_a, "algorithm"_a, "num_simulations"_a, "max_depth"_a, "seed"_a,
           "qtransform_kind"_a, "min_value"_a, "max_value"_a, "epsilon"_a, "value_scale"_a, "maxvisit_init"_a,
           "rescale_values"_a, "use_mixed_value"_a, "pb_c_init"_a, "pb_c_base"_a, "max_num_considered_actions"_a,
-          "root_gumbel"_a.none(), "num_threads"_a)
+          "root_gumbel"_a.none(), "num_threads"_a, "num_nodes"_a = 0)
       .def(
           "init_root",
-          [](Search& s, In2D<float> prior_logits, In1D<float> value, In2D<bool> invalid_actions) {
+          [](Search& s, In2D<float> prior_logits, In1D<float> value, In2D<bool> invalid_actions,
+             std::optional<In1D<int32_t>> reused_nodes) {
             check_matrix(s, "prior_logits", prior_logits.shape(0), prior_logits.shape(1));
             check_batch(s, "value", value.shape(0));
             check_matrix(s, "invalid_actions", invalid_actions.shape(0), invalid_actions.shape(1));
-            s.init_root(prior_logits.data(), value.data(), reinterpret_cast<const uint8_t*>(invalid_actions.data()));
+            if (reused_nodes) check_batch(s, "reused_nodes", reused_nodes->shape(0));
+            s.init_root(prior_logits.data(), value.data(), reinterpret_cast<const uint8_t*>(invalid_actions.data()),
+                        reused_nodes ? reused_nodes->data() : nullptr);
           },
-          "prior_logits"_a, "value"_a, "invalid_actions"_a)
+          "prior_logits"_a, "value"_a, "invalid_actions"_a, "reused_nodes"_a.none() = nb::none(),
+          "Sets the roots; trees with reused_nodes[b] > 0 keep the nodes already written to arrays().")
       .def("select",
            [](Search& s) {
              {

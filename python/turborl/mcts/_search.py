@@ -113,6 +113,22 @@ def _gather(storage: Any, rows: np.ndarray, nodes: np.ndarray) -> Any:
     return _tree_map(lambda leaf: leaf[_index_for(leaf, rows), _index_for(leaf, nodes)], storage)
 
 
+def gather_nodes(storage: Any, take: tuple, used: np.ndarray) -> Any:
+    """storage[rows, nodes] for each leaf, with the unused slots (~used) zeroed."""
+    def gather(leaf):
+        rows, nodes = take
+        out = leaf[_index_for(leaf, np.broadcast_to(rows, nodes.shape)), _index_for(leaf, nodes)]
+        unused = ~used
+        if _is_torch(leaf):
+            import torch
+
+            out[torch.as_tensor(unused, device=out.device)] = 0
+        else:
+            out[unused] = 0
+        return out
+    return _tree_map(gather, storage)
+
+
 # ---- arguments -------------------------------------------------------------------------------------
 
 def generator(rng_key: Any) -> np.random.Generator:
@@ -189,34 +205,68 @@ def check_root(root: Any, invalid_actions: Any):
     return logits, value, mask
 
 
+def _reused_nodes(search_tree: Optional[Tree], batch_size: int, num_actions: int, embedding: Any):
+    """[B] int32 node counts of a tree to continue from (0 where it is empty), or None."""
+    if search_tree is None:
+        return None
+    if not isinstance(search_tree, Tree):
+        raise TypeError(f"search_tree must be a turborl.mcts.Tree (from Tree.subtree), got "
+                        f"{type(search_tree).__name__}")
+    shape = search_tree.children_index.shape
+    if shape[0] != batch_size or shape[2] != num_actions:
+        raise ValueError(f"search_tree must have batch size {batch_size} and {num_actions} actions, got "
+                         f"{shape[0]} and {shape[2]}")
+    _check_embedding("search_tree.embeddings", _tree_map(lambda leaf: leaf[:, 0], search_tree.embeddings),
+                     batch_size, like=embedding)
+    return np.ascontiguousarray(np.sum(search_tree.node_visits > 0, axis=1), dtype=np.int32)
+
+
 # ---- the loop ----------------------------------------------------------------------------------------
 
 def run_search(*, params: Any, rng: np.random.Generator, root: RootFnOutput, root_logits: np.ndarray,
                root_value: np.ndarray, root_invalid: Optional[np.ndarray], recurrent_fn: Callable,
                num_simulations: Any, max_depth: Any, algorithm: int, qtransform: Any, pb_c_init: float = 1.25,
                pb_c_base: float = 19652.0, max_num_considered_actions: int = 16,
-               root_gumbel: Optional[np.ndarray] = None, num_threads: Any = 1) -> Tree:
+               root_gumbel: Optional[np.ndarray] = None, num_threads: Any = 1,
+               search_tree: Optional[Tree] = None) -> Tree:
     """Runs the simulations and returns the Tree; the root logits are already masked (and
-    noised) by the policy."""
+    noised) by the policy. With `search_tree` (a Tree.subtree), its nodes are kept and the new
+    simulations add nodes after them."""
     if not callable(recurrent_fn):
         raise TypeError(f"recurrent_fn must be callable, got {type(recurrent_fn).__name__}")
     num_simulations = _checks.int_at_least("num_simulations", num_simulations, 1)
-    max_depth = num_simulations if max_depth is None else _checks.int_at_least("max_depth", max_depth, 1)
+    max_depth = None if max_depth is None else _checks.int_at_least("max_depth", max_depth, 1)
     num_threads = _checks.int_in_range("num_threads", num_threads, 1, 256)
     spec = qtransform_spec(qtransform)
     batch_size, num_actions = root_logits.shape
     mask = np.zeros((batch_size, num_actions), dtype=np.bool_) if root_invalid is None else root_invalid
 
+    reused = _reused_nodes(search_tree, batch_size, num_actions, root.embedding)
+    kept = search_tree.node_visits.shape[1] if reused is not None else 1  # nodes before the first simulation
+    if max_depth is None:
+        # No limit: mctx's default num_simulations is as deep as a fresh tree can grow; a kept
+        # subtree may already be deeper.
+        max_depth = kept + num_simulations - 1
     search = _core.MctsSearch(
         batch_size=batch_size, num_actions=num_actions, algorithm=algorithm, num_simulations=num_simulations,
         max_depth=max_depth, seed=int(rng.integers(0, 2**64, dtype=np.uint64)), pb_c_init=pb_c_init,
         pb_c_base=pb_c_base, max_num_considered_actions=max_num_considered_actions, root_gumbel=root_gumbel,
-        num_threads=num_threads, **spec)
-    search.init_root(np.ascontiguousarray(root_logits, dtype=np.float32), root_value, mask)
-
+        num_threads=num_threads, num_nodes=kept + num_simulations, **spec)
     rows = np.arange(batch_size)
-    embeddings = _tree_map(lambda leaf: _allocate(leaf, num_simulations + 1), root.embedding)
-    _store(embeddings, rows, np.zeros(batch_size, dtype=np.int64), root.embedding)
+    embeddings = _tree_map(lambda leaf: _allocate(leaf, kept + num_simulations), root.embedding)
+    fresh = rows
+    if reused is not None:
+        storage = search.arrays()
+        for field, array in storage.items():
+            array[:, :kept] = getattr(search_tree, field)
+        _tree_map(lambda leaf, old: leaf.__setitem__((slice(None), slice(0, kept)), old), embeddings,
+                  search_tree.embeddings)
+        fresh = rows[reused == 0]
+    # C++ checks the reused structure before anything reads it.
+    search.init_root(np.ascontiguousarray(root_logits, dtype=np.float32), root_value, mask,
+                     reused_nodes=reused)
+    _store(embeddings, fresh, np.zeros(len(fresh), dtype=np.int64),
+           _tree_map(lambda leaf: leaf[_index_for(leaf, fresh)], root.embedding))
     # One Generator for the model across the search: it is consumed as the model draws from it.
     model_rng = np.random.default_rng(int(rng.integers(0, 2**63)))
     for simulation in range(num_simulations):

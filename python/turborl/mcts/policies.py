@@ -16,6 +16,7 @@ from turborl import _checks
 from turborl.mcts import _search
 from turborl.mcts.base import PolicyOutput, RootFnOutput
 from turborl.mcts.qtransforms import (qtransform_by_parent_and_siblings, qtransform_completed_by_mix_value)
+from turborl.mcts.tree import Tree
 
 _TINY = np.finfo(np.float32).tiny
 
@@ -42,7 +43,7 @@ def muzero_policy(params: Any, rng_key: Any, root: RootFnOutput, recurrent_fn: C
                   invalid_actions: Optional[Any] = None, max_depth: Optional[int] = None, *,
                   qtransform: Callable = qtransform_by_parent_and_siblings, dirichlet_fraction: float = 0.25,
                   dirichlet_alpha: float = 0.3, pb_c_init: float = 1.25, pb_c_base: float = 19652,
-                  temperature: float = 1.0, num_threads: int = 1) -> PolicyOutput:
+                  temperature: float = 1.0, num_threads: int = 1, search_tree: Optional[Tree] = None) -> PolicyOutput:
     """Runs MuZero's search (Schrittwieser et al. 2020, "Mastering Atari, Go, chess and shogi by
     planning with a learned model": pUCT selection of Appendix B, Dirichlet noise at the root)
     and returns the proposed action, the visit distribution and the tree.
@@ -55,14 +56,19 @@ def muzero_policy(params: Any, rng_key: Any, root: RootFnOutput, recurrent_fn: C
         embedding)``, called once per simulation on the whole batch.
       num_simulations: simulations per tree (>= 1).
       invalid_actions: ``[B, A]`` mask of the root's invalid actions (true or 1 = invalid).
-      max_depth: the deepest edge a simulation may evaluate, counted from the root
-        (default: num_simulations).
+      max_depth: the deepest edge a simulation may evaluate, counted from the root (default:
+        no limit; mctx's num_simulations). A simulation stopped there re-evaluates the node it
+        reached, which resets that node's value, as in mctx.
       qtransform: a transform from ``turborl.mcts`` (or ``functools.partial`` of one).
       dirichlet_fraction, dirichlet_alpha: the root noise ``(1 - f) * prior + f * Dir(alpha)``.
       pb_c_init, pb_c_base: c_1 and c_2 of pUCT.
       temperature: the action is sampled from ``visit_counts ** (1 / temperature)``; 0 acts
         greedily.
       num_threads: threads over trees (beyond mctx); results do not depend on it.
+      search_tree: ``previous.search_tree.subtree(action)`` to continue from the subtree of the
+        action taken (beyond mctx): its statistics are kept, the root takes this call's
+        (noised, masked) prior, and ``num_simulations`` more nodes are added. ``root`` must
+        describe the same states; its value and embedding are used where the subtree is empty.
 
     Returns:
       ``PolicyOutput``: action ``[B]`` int32, action_weights ``[B, A]`` (the visit
@@ -95,7 +101,7 @@ def muzero_policy(params: Any, rng_key: Any, root: RootFnOutput, recurrent_fn: C
         params=params, rng=rng, root=root, root_logits=root_logits, root_value=value, root_invalid=invalid,
         recurrent_fn=recurrent_fn, num_simulations=num_simulations, max_depth=max_depth,
         algorithm=_search.MUZERO, qtransform=qtransform, pb_c_init=pb_c_init, pb_c_base=pb_c_base,
-        num_threads=num_threads)
+        num_threads=num_threads, search_tree=search_tree)
 
     action_weights = tree.summary().visit_probs
     # mctx's _apply_temperature: the max is subtracted first, and temperature 0 divides by the

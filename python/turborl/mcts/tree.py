@@ -103,3 +103,61 @@ class Tree:
                                np.float32(1.0 / self.num_actions)).astype(value.dtype)
         return SearchSummary(visit_counts=visit_counts, visit_probs=visit_probs, value=value.copy(),
                              qvalues=self.qvalues(Tree.ROOT_INDEX))
+
+    def subtree(self, action) -> "Tree":
+        """The subtree below the root's child for ``action[b]`` in each tree, as the next move's
+        tree: that child becomes node 0 with its statistics, its descendants keep their order of
+        creation, and the arrays shrink to the largest subtree ``[B, K]``. Pass it as
+        ``search_tree=`` to ``muzero_policy`` to continue searching from it (beyond mctx, mctx
+        issue #51). Where the child was never expanded, the tree is empty (no visits) and the
+        next search starts from its root output.
+        """
+        from turborl.mcts import _search  # the embeddings' helpers
+
+        action = np.asarray(action)
+        if action.dtype.kind not in "iu":
+            raise TypeError(f"action must be integers, got dtype {action.dtype}")
+        if action.shape != (self.batch_size,):
+            raise ValueError(f"action must have shape ({self.batch_size},), got {action.shape}")
+        if action.size and (action.min() < 0 or action.max() >= self.num_actions):
+            bad = int(np.flatnonzero((action < 0) | (action >= self.num_actions))[0])
+            raise ValueError(f"action[{bad}] = {action[bad]} is outside [0, {self.num_actions})")
+        rows = np.arange(self.batch_size)
+        child = self.children_index[rows, Tree.ROOT_INDEX, action]
+        num_nodes = self.node_visits.shape[1]
+        # Parents are created before their children, so one pass in index order finds every
+        # descendant of the child.
+        inside = np.zeros((self.batch_size, num_nodes), dtype=bool)
+        for node in range(1, num_nodes):
+            parent = self.parents[:, node]
+            inside[:, node] = (child == node) | ((parent >= 0) & inside[rows, np.maximum(parent, 0)] & (child >= 0))
+        counts = inside.sum(axis=1)
+        size = max(1, int(counts.max()))
+        new_index = np.where(inside, np.cumsum(inside, axis=1) - 1, -1).astype(np.int32)
+        # old_index[b, k]: the node that becomes node k (padded with node 0, cleared below).
+        old_index = np.zeros((self.batch_size, size), dtype=np.int64)
+        used = np.arange(size)[None, :] < counts[:, None]
+        old_index[used] = np.nonzero(inside)[1]
+        take = (rows[:, None], old_index)
+
+        def nodes(array, fill):
+            return np.where(used.reshape(used.shape + (1,) * (array.ndim - 2)), array[take], fill)
+
+        def remap(index):
+            return np.where(index >= 0, new_index[rows.reshape((-1,) + (1,) * (index.ndim - 1)),
+                                                  np.maximum(index, 0)], -1).astype(np.int32)
+
+        parents = remap(nodes(self.parents, -1))
+        parents[:, 0] = Tree.NO_PARENT
+        action_from_parent = nodes(self.action_from_parent, -1)
+        action_from_parent[:, 0] = Tree.NO_PARENT
+        invalid = nodes(self.invalid_actions, False)
+        embeddings = _search.gather_nodes(self.embeddings, take, used)
+        return Tree(
+            node_visits=nodes(self.node_visits, 0), raw_values=nodes(self.raw_values, 0),
+            node_values=nodes(self.node_values, 0), parents=parents, action_from_parent=action_from_parent,
+            children_index=remap(nodes(self.children_index, -1)),
+            children_prior_logits=nodes(self.children_prior_logits, 0),
+            children_visits=nodes(self.children_visits, 0), children_rewards=nodes(self.children_rewards, 0),
+            children_discounts=nodes(self.children_discounts, 0), children_values=nodes(self.children_values, 0),
+            embeddings=embeddings, root_invalid_actions=invalid[:, 0], extra_data=None, invalid_actions=invalid)

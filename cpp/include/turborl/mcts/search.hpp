@@ -4,6 +4,7 @@
 // the whole batch once, and expand_and_backup() records the result. Each tree descends on its
 // own (no batch-wide while loop), so a shallow tree does not wait for the deepest one; trees
 // are independent, so the thread pool may split the batch in any way.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <memory>
@@ -35,15 +36,17 @@ struct SearchConfig {
 
 class Search {
  public:
-  // Trees of num_simulations + 1 nodes; the root is evaluated by the caller through init_root.
-  Search(int64_t batch_size, int64_t num_actions, SearchConfig config, int num_threads)
-      : tree_(batch_size, checked_simulations(config.num_simulations) + 1, num_actions),
+  // Trees of num_nodes nodes (by default num_simulations + 1; more when a subtree of the last
+  // search is reused); the root is evaluated by the caller through init_root.
+  Search(int64_t batch_size, int64_t num_actions, SearchConfig config, int num_threads, int64_t num_nodes = 0)
+      : tree_(batch_size, std::max(num_nodes, checked_simulations(config.num_simulations) + 1), num_actions),
         config_(std::move(config)),
         pool_(num_threads),
         parent_(size_t(batch_size)),
         action_(size_t(batch_size)),
         next_(size_t(batch_size)),
-        work_(size_t(batch_size * 3 * num_actions)) {
+        work_(size_t(batch_size * 3 * num_actions)),
+        first_new_node_(size_t(batch_size), 1) {
     TURBORL_CHECK(config_.max_depth >= 1, "max_depth must be >= 1, got ", config_.max_depth);
     if (config_.algorithm == Algorithm::kGumbelMuZero) {
       TURBORL_CHECK(config_.gumbel.max_num_considered_actions >= 1, "max_num_considered_actions must be >= 1, got ",
@@ -60,10 +63,28 @@ class Search {
 
   // Root logits [B, A], values [B] and invalid masks [B, A] (1 = invalid).
   void init_root(const float* prior_logits, const float* value, const uint8_t* invalid) {
+    init_root(prior_logits, value, invalid, nullptr);
+  }
+
+  // As above; `reused_nodes[b] > 0` says that tree b's first reused_nodes[b] nodes were already
+  // written into the storage (a subtree kept from the previous move). Such a root keeps its
+  // statistics and takes only the new logits and mask; the structure is checked first, since
+  // it came from the caller.
+  void init_root(const float* prior_logits, const float* value, const uint8_t* invalid, const int32_t* reused_nodes) {
     TURBORL_CHECK_STATE(simulation_ == 0 && !root_ready_, "the root of this search is already set");
     const int64_t A = tree_.num_actions;
-    for (int64_t b = 0; b < tree_.batch_size; ++b)
-      tree_.update_node(b, kRootIndex, prior_logits + b * A, value[b], invalid + b * A);
+    for (int64_t b = 0; b < tree_.batch_size; ++b) {
+      const int32_t reused = reused_nodes != nullptr ? reused_nodes[b] : 0;
+      if (reused > 0) {
+        check_reused_tree(b, reused);
+        std::copy(prior_logits + b * A, prior_logits + (b + 1) * A,
+                  tree_.children_prior_logits.begin() + tree_.edge(b, kRootIndex, 0));
+        std::copy(invalid + b * A, invalid + (b + 1) * A, tree_.invalid_actions.begin() + tree_.edge(b, kRootIndex, 0));
+        first_new_node_[size_t(b)] = reused;
+      } else {
+        tree_.update_node(b, kRootIndex, prior_logits + b * A, value[b], invalid + b * A);
+      }
+    }
     root_ready_ = true;
   }
 
@@ -115,6 +136,33 @@ class Search {
     return n;
   }
 
+  // A reused tree must be one that a search could have built: nodes numbered after their
+  // parents, edges and visits consistent, room for this search's new nodes. This is what keeps
+  // select and backup inside the arrays and makes backup terminate.
+  void check_reused_tree(int64_t b, int32_t reused) const {
+    const int64_t A = tree_.num_actions;
+    TURBORL_CHECK(reused + config_.num_simulations <= tree_.num_nodes, "tree ", b, " reuses ", reused,
+                  " nodes, more than the storage of ", tree_.num_nodes, " minus num_simulations allows");
+    TURBORL_CHECK(tree_.parents[tree_.node(b, 0)] == kNoParent, "tree ", b, ": the root must have parent -1");
+    for (int32_t n = 0; n < reused; ++n) {
+      TURBORL_CHECK(tree_.node_visits[tree_.node(b, n)] >= 1, "tree ", b, ": node ", n, " has no visits");
+      if (n > 0) {
+        const int32_t parent = tree_.parents[tree_.node(b, n)];
+        const int32_t action = tree_.action_from_parent[tree_.node(b, n)];
+        TURBORL_CHECK(parent >= 0 && parent < n, "tree ", b, ": node ", n, " has parent ", parent,
+                      ", expected an earlier node");
+        TURBORL_CHECK(action >= 0 && action < A && tree_.children_index[tree_.edge(b, parent, action)] == n,
+                      "tree ", b, ": node ", n, " is not the child of its parent for action ", action);
+      }
+      for (int64_t a = 0; a < A; ++a) {
+        const int32_t child = tree_.children_index[tree_.edge(b, n, a)];
+        TURBORL_CHECK(child == kUnvisited || (child > n && child < reused), "tree ", b, ": node ", n,
+                      " has child index ", child, " for action ", a);
+        TURBORL_CHECK(tree_.children_visits[tree_.edge(b, n, a)] >= 0, "tree ", b, ": negative visit count");
+      }
+    }
+  }
+
   // mctx's simulate: from the root, select until an unvisited edge or max_depth.
   void descend(int64_t b, float* work) {
     CounterRng noise(config_.seed, uint32_t(b), uint32_t(simulation_), kSelectionNoisePurpose);
@@ -134,8 +182,10 @@ class Search {
       if (child == kUnvisited || depth >= config_.max_depth) {
         parent_[b] = node;
         action_[b] = action;
-        // A node first expanded at simulation i has index i + 1 (node 0 is the root).
-        next_[b] = child == kUnvisited ? int32_t(simulation_ + 1) : child;
+        // As in mctx, the node first expanded at simulation i has index i + 1 (node 0 is the
+        // root), after the kept nodes when a subtree is reused. A simulation stopped by
+        // max_depth at an existing node leaves its index unused, as in mctx.
+        next_[b] = child == kUnvisited ? int32_t(first_new_node_[size_t(b)] + simulation_) : child;
         return;
       }
       node = child;
@@ -147,6 +197,7 @@ class Search {
   ThreadPool pool_;
   std::vector<int32_t> parent_, action_, next_;
   std::vector<float> work_;  // 3 * A floats of scratch per tree, so a simulation allocates nothing
+  std::vector<int32_t> first_new_node_;  // per tree: the index of the node simulation 0 may create
   int64_t simulation_ = 0;
   bool root_ready_ = false;
   bool selected_ = false;
