@@ -930,6 +930,8 @@ MCTS_POLICIES = ["muzero_policy", "gumbel_muzero_policy"]
          r"invalid_actions\[1\] marks all 4 actions invalid at the root"),
         ({"num_simulations": 0}, ValueError, r"num_simulations must be >= 1, got 0"),
         ({"num_simulations": 2.5}, TypeError, r"num_simulations must be an integer, got float \(2.5\)"),
+        ({"num_simulations": 2**31}, ValueError,
+         r"number of nodes \(num_simulations \+ 1\) must be in \[1, 2\*\*31 - 1\], got 2147483649"),
         ({"max_depth": 0}, ValueError, r"max_depth must be >= 1, got 0"),
         ({"rng_key": -1}, ValueError, r"rng_key must be in \[0, 2\*\*64\), got -1"),
         ({"rng_key": "seed"}, TypeError, r"rng_key must be an integer, got str"),

@@ -38,7 +38,9 @@ struct Tree {
 
   Tree(int64_t batch, int64_t nodes, int64_t actions) : batch_size(batch), num_nodes(nodes), num_actions(actions) {
     TURBORL_CHECK(batch >= 1, "batch size must be >= 1, got ", batch);
-    TURBORL_CHECK(nodes >= 1, "number of nodes must be >= 1, got ", nodes);
+    // Node indices are int32, as in mctx.
+    TURBORL_CHECK(nodes >= 1 && nodes <= std::numeric_limits<int32_t>::max(),
+                  "number of nodes (num_simulations + 1) must be in [1, 2**31 - 1], got ", nodes);
     TURBORL_CHECK(actions >= 1, "num_actions must be >= 1, got ", actions);
     const size_t bn = size_t(batch * nodes), bna = size_t(batch * nodes * actions);
     node_visits.assign(bn, 0);
