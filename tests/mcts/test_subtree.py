@@ -119,3 +119,24 @@ def test_subtree_and_reuse_reject_bad_input():
     with pytest.raises(ValueError, match=r"tree \d: node 0 has child index 0 for action 0"):
         tm.muzero_policy(None, 0, root, recurrent_fn, 6,
                          search_tree=dataclasses.replace(broken, children_index=children))
+
+
+def test_garbage_after_the_kept_nodes_is_reset_not_followed():
+    model, root, recurrent_fn, _ = problem(seed=3)
+    out = tm.muzero_policy(None, 0, root, recurrent_fn, 25, dirichlet_fraction=0.0)
+    sub = out.search_tree.subtree(out.action)
+    counts = np.sum(sub.node_visits > 0, axis=1)
+    assert counts.min() < sub.node_visits.shape[1], "some tree must have padding rows"
+    import dataclasses
+
+    padding = np.arange(sub.node_visits.shape[1])[None, :] >= counts[:, None]
+    garbage = dataclasses.replace(
+        sub, children_index=np.where(padding[..., None], 10**6, sub.children_index).astype(np.int32),
+        parents=np.where(padding, 10**6, sub.parents).astype(np.int32),
+        children_values=np.where(padding[..., None], np.float32(1e30), sub.children_values))
+    reward, discount, logits, value, embedding = model.step(out.action, root.embedding)
+    next_root = tm.RootFnOutput(prior_logits=logits, value=value, embedding=embedding)
+    clean = tm.muzero_policy(None, 1, next_root, recurrent_fn, 10, search_tree=sub)
+    dirty = tm.muzero_policy(None, 1, next_root, recurrent_fn, 10, search_tree=garbage)
+    for field in ("node_visits", "node_values", "parents", "children_index", "children_values"):
+        np.testing.assert_array_equal(getattr(dirty.search_tree, field), getattr(clean.search_tree, field))

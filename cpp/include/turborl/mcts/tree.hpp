@@ -43,18 +43,31 @@ struct Tree {
                   "number of nodes (num_simulations + 1) must be in [1, 2**31 - 1], got ", nodes);
     TURBORL_CHECK(actions >= 1, "num_actions must be >= 1, got ", actions);
     const size_t bn = size_t(batch * nodes), bna = size_t(batch * nodes * actions);
-    node_visits.assign(bn, 0);
-    raw_values.assign(bn, 0.0f);
-    node_values.assign(bn, 0.0f);
-    parents.assign(bn, kNoParent);
-    action_from_parent.assign(bn, kNoParent);
-    children_index.assign(bna, kUnvisited);
-    children_prior_logits.assign(bna, 0.0f);
-    children_visits.assign(bna, 0);
-    children_rewards.assign(bna, 0.0f);
-    children_discounts.assign(bna, 0.0f);
-    children_values.assign(bna, 0.0f);
-    invalid_actions.assign(bna, 0);
+    for (auto* per_node : {&node_visits, &parents, &action_from_parent}) per_node->resize(bn);
+    for (auto* per_node : {&raw_values, &node_values}) per_node->resize(bn);
+    for (auto* per_edge : {&children_index, &children_visits}) per_edge->resize(bna);
+    for (auto* per_edge : {&children_prior_logits, &children_rewards, &children_discounts, &children_values})
+      per_edge->resize(bna);
+    invalid_actions.resize(bna);
+    for (int64_t b = 0; b < batch; ++b) reset_nodes(b, 0);
+  }
+
+  // Returns nodes [first, N) of tree b to the state of a new search's storage.
+  void reset_nodes(int64_t b, int64_t first) {
+    const int64_t n0 = node(b, first), n1 = node(b, num_nodes);
+    const int64_t e0 = edge(b, first, 0), e1 = edge(b, num_nodes, 0);
+    std::fill(node_visits.begin() + n0, node_visits.begin() + n1, 0);
+    std::fill(raw_values.begin() + n0, raw_values.begin() + n1, 0.0f);
+    std::fill(node_values.begin() + n0, node_values.begin() + n1, 0.0f);
+    std::fill(parents.begin() + n0, parents.begin() + n1, kNoParent);
+    std::fill(action_from_parent.begin() + n0, action_from_parent.begin() + n1, kNoParent);
+    std::fill(children_index.begin() + e0, children_index.begin() + e1, kUnvisited);
+    std::fill(children_prior_logits.begin() + e0, children_prior_logits.begin() + e1, 0.0f);
+    std::fill(children_visits.begin() + e0, children_visits.begin() + e1, 0);
+    std::fill(children_rewards.begin() + e0, children_rewards.begin() + e1, 0.0f);
+    std::fill(children_discounts.begin() + e0, children_discounts.begin() + e1, 0.0f);
+    std::fill(children_values.begin() + e0, children_values.begin() + e1, 0.0f);
+    std::fill(invalid_actions.begin() + e0, invalid_actions.begin() + e1, uint8_t(0));
   }
 
   int64_t node(int64_t b, int64_t n) const { return b * num_nodes + n; }
