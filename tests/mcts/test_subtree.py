@@ -100,6 +100,8 @@ def test_an_unexpanded_child_gives_an_empty_tree_and_a_fresh_search():
 
 
 def test_subtree_and_reuse_reject_bad_input():
+    import dataclasses
+
     _, root, recurrent_fn, _ = problem()
     tree = tm.muzero_policy(None, 0, root, recurrent_fn, 6).search_tree
     with pytest.raises(ValueError, match=r"action must have shape \(4,\), got \(3,\)"):
@@ -110,9 +112,11 @@ def test_subtree_and_reuse_reject_bad_input():
         tree.subtree(np.zeros(4))
     with pytest.raises(TypeError, match=r"search_tree must be a turborl.mcts.Tree"):
         tm.muzero_policy(None, 0, root, recurrent_fn, 6, search_tree={"node_visits": 1})
+    sub = tree.subtree(np.zeros(4, np.int32))
+    with pytest.raises(ValueError, match=r"search_tree.children_visits must have shape \(4, \d+, 5\), got \(4, \d+, 4\)"):
+        tm.muzero_policy(None, 0, root, recurrent_fn, 6,
+                         search_tree=dataclasses.replace(sub, children_visits=sub.children_visits[..., :4]))
     # A corrupted tree fails C++'s structure check instead of being trusted.
-    import dataclasses
-
     broken = tree.subtree(np.zeros(4, np.int32))
     children = broken.children_index.copy()
     children[:, 0, :] = 0  # the root as its own child: a cycle

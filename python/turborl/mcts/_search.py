@@ -205,6 +205,12 @@ def check_root(root: Any, invalid_actions: Any):
     return logits, value, mask
 
 
+# The arrays that the C++ search stores (Search.arrays()), by mctx's names.
+_CORE_FIELDS = ("node_visits", "raw_values", "node_values", "parents", "action_from_parent", "children_index",
+                "children_prior_logits", "children_visits", "children_rewards", "children_discounts",
+                "children_values", "invalid_actions")
+
+
 def _reused_nodes(search_tree: Optional[Tree], batch_size: int, num_actions: int, embedding: Any):
     """[B] int32 node counts of a tree to continue from (0 where it is empty), or None."""
     if search_tree is None:
@@ -216,6 +222,13 @@ def _reused_nodes(search_tree: Optional[Tree], batch_size: int, num_actions: int
     if shape[0] != batch_size or shape[2] != num_actions:
         raise ValueError(f"search_tree must have batch size {batch_size} and {num_actions} actions, got "
                          f"{shape[0]} and {shape[2]}")
+    num_nodes = search_tree.node_visits.shape[1] if search_tree.node_visits.ndim == 2 else -1
+    for field in _CORE_FIELDS:
+        expected = (batch_size, num_nodes) + ((num_actions,) if field.startswith("children_") or
+                                              field == "invalid_actions" else ())
+        if np.shape(getattr(search_tree, field)) != expected:
+            raise ValueError(f"search_tree.{field} must have shape {expected}, got "
+                             f"{np.shape(getattr(search_tree, field))}")
     _check_embedding("search_tree.embeddings", _tree_map(lambda leaf: leaf[:, 0], search_tree.embeddings),
                      batch_size, like=embedding)
     return np.ascontiguousarray(np.sum(search_tree.node_visits > 0, axis=1), dtype=np.int32)
@@ -257,8 +270,8 @@ def run_search(*, params: Any, rng: np.random.Generator, root: RootFnOutput, roo
     fresh = rows
     if reused is not None:
         storage = search.arrays()
-        for field, array in storage.items():
-            array[:, :kept] = getattr(search_tree, field)
+        for field in _CORE_FIELDS:
+            storage[field][:, :kept] = getattr(search_tree, field)
         _tree_map(lambda leaf, old: leaf.__setitem__((slice(None), slice(0, kept)), old), embeddings,
                   search_tree.embeddings)
         fresh = rows[reused == 0]

@@ -41,7 +41,9 @@ class RecurrentFnOutput:
     value: ``[B]`` an approximate value of the new state.
     invalid_actions: optional ``[B, A]`` mask of the actions that are illegal at the new state
       (true or 1 = invalid). Beyond mctx, which masks only the root (mctx issues #29, #89):
-      masked actions get zero prior and are never selected at that node.
+      masked actions get zero prior and are never selected at that node. A node with every
+      action invalid (a terminal state) selects action 0 when reached again, as mctx's
+      masked_argmax does, so the model should treat terminal states as absorbing.
     """
 
     reward: Any
