@@ -79,8 +79,9 @@ void bind_mcts(nb::module_& m) {
             config.gumbel.qtransform = q;
             config.gumbel.max_num_considered_actions = max_num_considered_actions;
             if (root_gumbel) {
-              TURBORL_CHECK(int64_t(root_gumbel->shape(0)) == batch_size && int64_t(root_gumbel->shape(1)) == num_actions,
-                            "root_gumbel must have shape (", batch_size, ", ", num_actions, ")");
+              TURBORL_CHECK(
+                  int64_t(root_gumbel->shape(0)) == batch_size && int64_t(root_gumbel->shape(1)) == num_actions,
+                  "root_gumbel must have shape (", batch_size, ", ", num_actions, ")");
               config.gumbel.root_gumbel.assign(root_gumbel->data(), root_gumbel->data() + batch_size * num_actions);
             }
             new (self) Search(batch_size, num_actions, std::move(config), num_threads, num_nodes);

@@ -113,7 +113,8 @@ def test_subtree_and_reuse_reject_bad_input():
     with pytest.raises(TypeError, match=r"search_tree must be a turborl.mcts.Tree"):
         tm.muzero_policy(None, 0, root, recurrent_fn, 6, search_tree={"node_visits": 1})
     sub = tree.subtree(np.zeros(4, np.int32))
-    with pytest.raises(ValueError, match=r"search_tree.children_visits must have shape \(4, \d+, 5\), got \(4, \d+, 4\)"):
+    with pytest.raises(ValueError,
+                       match=r"search_tree.children_visits must have shape \(4, \d+, 5\), got \(4, \d+, 4\)"):
         tm.muzero_policy(None, 0, root, recurrent_fn, 6,
                          search_tree=dataclasses.replace(sub, children_visits=sub.children_visits[..., :4]))
     # A corrupted tree fails C++'s structure check instead of being trusted.

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "turborl/core/check.hpp"
@@ -40,7 +41,7 @@ class Search {
   Search(int64_t batch_size, int64_t num_actions, SearchConfig config, int num_threads, int64_t num_nodes = 0)
       : tree_(batch_size, std::max(num_nodes, checked_simulations(config.num_simulations) + 1), num_actions),
         config_(std::move(config)),
-        pool_(num_threads),
+        pool_(std::make_unique<ThreadPool>(num_threads)),
         parent_(size_t(batch_size)),
         action_(size_t(batch_size)),
         next_(size_t(batch_size)),
@@ -97,7 +98,7 @@ class Search {
     TURBORL_CHECK_STATE(!selected_, "select was called twice without expand_and_backup");
     TURBORL_CHECK_STATE(simulation_ < config_.num_simulations, "all ", config_.num_simulations,
                         " simulations are done");
-    pool_.run_chunks(
+    pool_->run_chunks(
         tree_.batch_size,
         [&](int64_t begin, int64_t end) {
           for (int64_t b = begin; b < end; ++b) descend(b, work_.data() + b * 3 * tree_.num_actions);
@@ -112,7 +113,7 @@ class Search {
                          const uint8_t* invalid) {
     TURBORL_CHECK_STATE(selected_, "expand_and_backup must follow select");
     const int64_t A = tree_.num_actions;
-    pool_.run_chunks(
+    pool_->run_chunks(
         tree_.batch_size,
         [&](int64_t begin, int64_t end) {
           for (int64_t b = begin; b < end; ++b)
@@ -122,6 +123,9 @@ class Search {
         kMinTreesPerChunk);
     selected_ = false;
     ++simulation_;
+    // The finished tree lives on in Python (its arrays are views of this storage); its worker
+    // threads need not.
+    if (simulation_ == config_.num_simulations) pool_.reset();
   }
 
   const std::vector<int32_t>& parents() const { return parent_; }
@@ -194,7 +198,7 @@ class Search {
 
   Tree tree_;
   SearchConfig config_;
-  ThreadPool pool_;
+  std::unique_ptr<ThreadPool> pool_;
   std::vector<int32_t> parent_, action_, next_;
   std::vector<float> work_;  // 3 * A floats of scratch per tree, so a simulation allocates nothing
   std::vector<int32_t> first_new_node_;  // per tree: the index of the node simulation 0 may create
