@@ -863,3 +863,233 @@ def test_native_stream_ac_rejects_bad_input():
     with pytest.raises(ValueError, match=r"action must be an index in \[0, 3\), got 1.5"):
         engine.step(policy, value, policy.copy(), value.copy(), np.zeros(2), np.array([1.5]), 0.0, np.zeros(2),
                     False, False)
+
+
+# ---- MCTS -----------------------------------------------------------------------------------------
+
+def mcts_problem(batch_size=3, num_actions=4, bad=None, bad_at=0):
+    """A root and a recurrent_fn whose output at simulation `bad_at` is altered by `bad`."""
+    import turborl.mcts as tm
+
+    rng = np.random.default_rng(0)
+    embedding = rng.normal(size=(batch_size, 2)).astype(np.float32)
+    root = tm.RootFnOutput(prior_logits=rng.normal(size=(batch_size, num_actions)).astype(np.float32),
+                           value=np.zeros(batch_size, np.float32), embedding=embedding)
+    calls = []
+
+    def recurrent_fn(params, key, action, embedding):
+        fields = {"reward": np.ones(batch_size, np.float32), "discount": np.full(batch_size, 0.9, np.float32),
+                  "prior_logits": np.zeros((batch_size, num_actions), np.float32),
+                  "value": np.zeros(batch_size, np.float32)}
+        new_embedding = embedding + 1
+        if bad is not None and len(calls) == bad_at:
+            result = bad(fields, new_embedding)
+            calls.append(1)
+            return result
+        calls.append(1)
+        return tm.RecurrentFnOutput(**fields), new_embedding
+
+    return root, recurrent_fn
+
+
+def _replace_root(**changes):
+    import dataclasses
+
+    root, _ = mcts_problem()
+    return dataclasses.replace(root, **changes)
+
+
+MCTS_POLICIES = ["muzero_policy", "gumbel_muzero_policy"]
+
+
+@pytest.mark.parametrize("policy", MCTS_POLICIES)
+@pytest.mark.parametrize(
+    "kwargs, error, pattern",
+    [
+        ({"root": (np.zeros((3, 4)), np.zeros(3), np.zeros((3, 2)))}, TypeError,
+         r"root must be a turborl.mcts.RootFnOutput, got tuple"),
+        ({"root": _replace_root(prior_logits=np.zeros(4))}, ValueError,
+         r"root.prior_logits must have shape \(B, A\) with B, A >= 1, got \(4,\)"),
+        ({"root": _replace_root(value=np.zeros(2))}, ValueError, r"root.value must have shape \(3,\), got \(2,\)"),
+        ({"root": _replace_root(embedding=np.zeros((2, 2)))}, ValueError,
+         r"root.embedding must have batch size 3 in its first dimension, got shape \(2, 2\)"),
+        ({"root": _replace_root(embedding=[[0.0], [0.0], [0.0]])}, TypeError,
+         r"root.embedding must hold NumPy arrays or torch tensors, got float"),
+        ({"root": _replace_root(prior_logits=np.array([[0, 1, np.nan, 0]] * 3))}, ValueError,
+         r"root.prior_logits must be finite, got nan at flat index 2"),
+        ({"root": _replace_root(value=np.array([0.0, np.inf, 0.0]))}, ValueError,
+         r"root.value must be finite, got inf at flat index 1"),
+        ({"root": _replace_root(prior_logits=np.full((3, 4), "a"))}, TypeError,
+         r"root.prior_logits must hold real numbers, got dtype <U1"),
+        ({"invalid_actions": np.zeros((3, 4), np.float32)}, TypeError,
+         r"invalid_actions must be a bool \(or 0/1 integer\) mask, got dtype float32"),
+        ({"invalid_actions": np.full((3, 4), 2)}, ValueError, r"invalid_actions must hold only 0 and 1, got 2"),
+        ({"invalid_actions": np.zeros((3, 5), bool)}, ValueError,
+         r"invalid_actions must have shape \(3, 4\), got \(3, 5\)"),
+        ({"invalid_actions": np.array([[0, 1, 0, 0], [1, 1, 1, 1], [0, 0, 0, 0]], bool)}, ValueError,
+         r"invalid_actions\[1\] marks all 4 actions invalid at the root"),
+        ({"num_simulations": 0}, ValueError, r"num_simulations must be >= 1, got 0"),
+        ({"num_simulations": 2.5}, TypeError, r"num_simulations must be an integer, got float \(2.5\)"),
+        ({"num_simulations": 2**31}, ValueError,
+         r"number of nodes \(num_simulations \+ 1\) must be in \[1, 2\*\*31 - 1\], got 2147483649"),
+        ({"max_depth": 0}, ValueError, r"max_depth must be >= 1, got 0"),
+        ({"rng_key": -1}, ValueError, r"rng_key must be in \[0, 2\*\*64\), got -1"),
+        ({"rng_key": "seed"}, TypeError, r"rng_key must be an integer, got str"),
+        ({"recurrent_fn": "model"}, TypeError, r"recurrent_fn must be callable, got str"),
+        ({"qtransform": lambda tree, index: 0}, TypeError, r"qtransform must be one of turborl.mcts's qtransforms"),
+        ({"qtransform": "qtransform_by_min_max"}, TypeError, r"qtransform must be one of turborl.mcts's"),
+        ({"num_threads": 0}, ValueError, r"num_threads must be in \[1, 256\], got 0"),
+    ],
+)
+def test_mcts_policies_reject_bad_arguments(policy, kwargs, error, pattern):
+    import turborl.mcts as tm
+
+    root, recurrent_fn = mcts_problem()
+    arguments = {"params": None, "rng_key": 0, "root": root, "recurrent_fn": recurrent_fn, "num_simulations": 4,
+                 **kwargs}
+    with pytest.raises(error, match=pattern):
+        getattr(tm, policy)(**arguments)
+
+
+@pytest.mark.parametrize(
+    "policy, kwargs, error, pattern",
+    [
+        ("muzero_policy", {"dirichlet_fraction": 1.5}, ValueError, r"dirichlet_fraction must be in \[0, 1\], got 1.5"),
+        ("muzero_policy", {"dirichlet_alpha": 0.0}, ValueError, r"dirichlet_alpha must be positive, got 0.0"),
+        ("muzero_policy", {"temperature": -1.0}, ValueError, r"temperature must be >= 0, got -1.0"),
+        ("muzero_policy", {"temperature": float("nan")}, ValueError, r"temperature must be finite, got nan"),
+        ("muzero_policy", {"pb_c_base": 0}, ValueError, r"pb_c_base must be positive, got 0.0"),
+        ("gumbel_muzero_policy", {"max_num_considered_actions": 0}, ValueError,
+         r"max_num_considered_actions must be >= 1, got 0"),
+        ("gumbel_muzero_policy", {"gumbel_scale": -1.0}, ValueError, r"gumbel_scale must be >= 0, got -1.0"),
+        ("gumbel_muzero_policy", {"qtransform": "partial_unknown"}, TypeError,
+         r"qtransform_completed_by_mix_value has no parameter 'pb_c_init'; its parameters are: epsilon, "),
+        ("muzero_policy", {"qtransform": "partial_min_max_missing"}, TypeError,
+         r"qtransform_by_min_max needs min_value and max_value"),
+        ("muzero_policy", {"qtransform": "partial_min_max_reversed"}, ValueError,
+         r"max_value must be > min_value, got -1.0 <= 1.0"),
+    ],
+)
+def test_mcts_policy_options_are_checked(policy, kwargs, error, pattern):
+    import functools
+
+    import turborl.mcts as tm
+
+    qtransforms = {
+        "partial_unknown": functools.partial(tm.qtransform_completed_by_mix_value, pb_c_init=1.0),
+        "partial_min_max_missing": functools.partial(tm.qtransform_by_min_max, min_value=0.0),
+        "partial_min_max_reversed": functools.partial(tm.qtransform_by_min_max, min_value=1.0, max_value=-1.0),
+    }
+    if kwargs.get("qtransform") in qtransforms:
+        kwargs = {**kwargs, "qtransform": qtransforms[kwargs["qtransform"]]}
+    root, recurrent_fn = mcts_problem()
+    with pytest.raises(error, match=pattern):
+        getattr(tm, policy)(None, 0, root, recurrent_fn, 4, **kwargs)
+
+
+def _bad_output(**changes):
+    def bad(fields, embedding):
+        import turborl.mcts as tm
+
+        return tm.RecurrentFnOutput(**{**fields, **changes}), embedding
+    return bad
+
+
+def _bad_embedding(change):
+    def bad(fields, embedding):
+        import turborl.mcts as tm
+
+        return tm.RecurrentFnOutput(**fields), change(embedding)
+    return bad
+
+
+@pytest.mark.parametrize("policy", MCTS_POLICIES)
+@pytest.mark.parametrize(
+    "bad, error, pattern",
+    [
+        (_bad_output(prior_logits=np.zeros((3, 5), np.float32)), ValueError,
+         r"prior_logits \(returned by recurrent_fn at simulation 2\) must have shape \(3, 4\), got \(3, 5\)"),
+        (_bad_output(reward=np.zeros(2, np.float32)), ValueError,
+         r"reward \(returned by recurrent_fn at simulation 2\) must have shape \(3,\), got \(2,\)"),
+        (_bad_output(value=np.array([0.0, np.nan, 0.0])), ValueError,
+         r"value \(returned by recurrent_fn at simulation 2\) must be finite, got nan at flat index 1"),
+        (_bad_output(prior_logits=np.full((3, 4), -np.inf)), ValueError,
+         r"prior_logits \(returned by recurrent_fn at simulation 2\) must be finite, got -inf"),
+        (_bad_output(discount=np.array([True, False, True])), TypeError,
+         r"discount \(returned by recurrent_fn at simulation 2\) must hold real numbers, got dtype bool"),
+        (_bad_output(invalid_actions=np.zeros((3, 3), bool)), ValueError,
+         r"invalid_actions \(returned by recurrent_fn at simulation 2\) must have shape \(3, 4\), got \(3, 3\)"),
+        (lambda fields, embedding: (fields, embedding), TypeError,
+         r"recurrent_fn must return \(RecurrentFnOutput, embedding\), got \(dict, ndarray\) at simulation 2"),
+        (lambda fields, embedding: None, TypeError,
+         r"recurrent_fn must return \(RecurrentFnOutput, embedding\), got NoneType at simulation 2"),
+        (_bad_embedding(lambda embedding: embedding[:2]), ValueError,
+         r"embedding \(returned by recurrent_fn at simulation 2\) must have batch size 3"),
+        (_bad_embedding(lambda embedding: np.zeros((3, 5), np.float32)), ValueError,
+         r"embedding \(returned by recurrent_fn at simulation 2\) must have the root embedding's shape "
+         r"\(3, 2\), got \(3, 5\)"),
+    ],
+)
+def test_mcts_checks_recurrent_fn_outputs(policy, bad, error, pattern):
+    import turborl.mcts as tm
+
+    root, recurrent_fn = mcts_problem(bad=bad, bad_at=2)
+    with pytest.raises(error, match=pattern):
+        getattr(tm, policy)(None, 0, root, recurrent_fn, 5)
+
+
+@pytest.mark.parametrize("policy", MCTS_POLICIES)
+def test_mcts_exception_from_recurrent_fn_propagates_unchanged(policy):
+    import turborl.mcts as tm
+
+    class ModelFailure(Exception):
+        pass
+
+    failure = ModelFailure("the network ran out of memory")
+
+    def raise_failure(fields, embedding):
+        raise failure
+
+    root, recurrent_fn = mcts_problem(bad=raise_failure, bad_at=3)
+    with pytest.raises(ModelFailure) as caught:
+        getattr(tm, policy)(None, 0, root, recurrent_fn, 6)
+    assert caught.value is failure
+    # The process is intact and a new search works.
+    root, recurrent_fn = mcts_problem()
+    assert getattr(tm, policy)(None, 0, root, recurrent_fn, 6).action.shape == (3,)
+
+
+def test_mcts_core_refuses_calls_out_of_order_and_bad_shapes():
+    from turborl import _core
+
+    def search():
+        return _core.MctsSearch(batch_size=2, num_actions=3, algorithm=0, num_simulations=2, max_depth=2, seed=0,
+                                qtransform_kind=1, min_value=0.0, max_value=1.0, epsilon=1e-8, value_scale=0.1,
+                                maxvisit_init=50.0, rescale_values=True, use_mixed_value=True, pb_c_init=1.25,
+                                pb_c_base=19652.0, max_num_considered_actions=16, root_gumbel=None, num_threads=1)
+
+    s = search()
+    with pytest.raises(RuntimeError, match="init_root must be called before select"):
+        s.select()
+    with pytest.raises(ValueError, match=r"prior_logits must have 3 columns, got 4"):
+        s.init_root(np.zeros((2, 4), np.float32), np.zeros(2, np.float32), np.zeros((2, 4), bool))
+    s.init_root(np.zeros((2, 3), np.float32), np.zeros(2, np.float32), np.zeros((2, 3), bool))
+    outputs = dict(reward=np.zeros(2, np.float32), discount=np.ones(2, np.float32),
+                   prior_logits=np.zeros((2, 3), np.float32), value=np.zeros(2, np.float32), invalid_actions=None)
+    with pytest.raises(RuntimeError, match="expand_and_backup must follow select"):
+        s.expand_and_backup(**outputs)
+    s.select()
+    with pytest.raises(RuntimeError, match="select was called twice"):
+        s.select()
+    with pytest.raises(ValueError, match=r"reward must have 2 rows, got 3"):
+        s.expand_and_backup(**{**outputs, "reward": np.zeros(3, np.float32)})
+    s.expand_and_backup(**outputs)
+    s.select()
+    s.expand_and_backup(**outputs)
+    with pytest.raises(RuntimeError, match="all 2 simulations are done"):
+        s.select()
+    with pytest.raises(ValueError, match="num_simulations must be >= 1, got 0"):
+        _core.MctsSearch(batch_size=2, num_actions=3, algorithm=1, num_simulations=0, max_depth=1, seed=0,
+                         qtransform_kind=2, min_value=0.0, max_value=1.0, epsilon=1e-8, value_scale=0.1,
+                         maxvisit_init=50.0, rescale_values=True, use_mixed_value=True, pb_c_init=1.25,
+                         pb_c_base=19652.0, max_num_considered_actions=16, root_gumbel=None, num_threads=1)

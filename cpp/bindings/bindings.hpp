@@ -6,6 +6,7 @@ namespace turborl::bindings {
 
 void bind_core(nanobind::module_& m);
 void bind_envs(nanobind::module_& m);
+void bind_mcts(nanobind::module_& m);
 void bind_nn(nanobind::module_& m);
 void bind_quadrotor(nanobind::module_& m);
 void bind_replay(nanobind::module_& m);

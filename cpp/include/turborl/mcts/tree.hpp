@@ -1,0 +1,234 @@
+#pragma once
+// A batch of MCTS trees in mctx's layout (mctx/_src/tree.py): struct-of-arrays [B, N] per node
+// and [B, N, A] per (node, action), where node i is created at simulation i and node 0 is the
+// root. The storage is allocated once per search; a simulation allocates nothing.
+//
+// Expansion and backup follow mctx/_src/search.py (`update_tree_node`, `expand`, `backward`)
+// operation by operation in float32, so that the trees agree with mctx's to rounding.
+// Beyond mctx, every node keeps an invalid-action mask (row 0 is the root's), so that illegal
+// moves can be masked at every depth, not only at the root (mctx issues #29 and #89).
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+#include "turborl/core/check.hpp"
+
+namespace turborl::mcts {
+
+inline constexpr int32_t kRootIndex = 0;
+inline constexpr int32_t kNoParent = -1;
+inline constexpr int32_t kUnvisited = -1;
+
+struct Tree {
+  int64_t batch_size = 0, num_nodes = 0, num_actions = 0;
+  std::vector<int32_t> node_visits;           // [B, N]
+  std::vector<float> raw_values;              // [B, N]
+  std::vector<float> node_values;             // [B, N]
+  std::vector<int32_t> parents;               // [B, N]
+  std::vector<int32_t> action_from_parent;    // [B, N]
+  std::vector<int32_t> children_index;        // [B, N, A]
+  std::vector<float> children_prior_logits;   // [B, N, A]
+  std::vector<int32_t> children_visits;       // [B, N, A]
+  std::vector<float> children_rewards;        // [B, N, A]
+  std::vector<float> children_discounts;      // [B, N, A]
+  std::vector<float> children_values;         // [B, N, A]
+  std::vector<uint8_t> invalid_actions;       // [B, N, A]; 1 marks an invalid action
+
+  Tree(int64_t batch, int64_t nodes, int64_t actions) : batch_size(batch), num_nodes(nodes), num_actions(actions) {
+    TURBORL_CHECK(batch >= 1, "batch size must be >= 1, got ", batch);
+    // Node indices are int32, as in mctx.
+    TURBORL_CHECK(nodes >= 1 && nodes <= std::numeric_limits<int32_t>::max(),
+                  "number of nodes (num_simulations + 1) must be in [1, 2**31 - 1], got ", nodes);
+    TURBORL_CHECK(actions >= 1, "num_actions must be >= 1, got ", actions);
+    const size_t bn = size_t(batch * nodes), bna = size_t(batch * nodes * actions);
+    for (auto* per_node : {&node_visits, &parents, &action_from_parent}) per_node->resize(bn);
+    for (auto* per_node : {&raw_values, &node_values}) per_node->resize(bn);
+    for (auto* per_edge : {&children_index, &children_visits}) per_edge->resize(bna);
+    for (auto* per_edge : {&children_prior_logits, &children_rewards, &children_discounts, &children_values})
+      per_edge->resize(bna);
+    invalid_actions.resize(bna);
+    for (int64_t b = 0; b < batch; ++b) reset_nodes(b, 0);
+  }
+
+  // Returns nodes [first, N) of tree b to the state of a new search's storage.
+  void reset_nodes(int64_t b, int64_t first) {
+    const int64_t n0 = node(b, first), n1 = node(b, num_nodes);
+    const int64_t e0 = edge(b, first, 0), e1 = edge(b, num_nodes, 0);
+    std::fill(node_visits.begin() + n0, node_visits.begin() + n1, 0);
+    std::fill(raw_values.begin() + n0, raw_values.begin() + n1, 0.0f);
+    std::fill(node_values.begin() + n0, node_values.begin() + n1, 0.0f);
+    std::fill(parents.begin() + n0, parents.begin() + n1, kNoParent);
+    std::fill(action_from_parent.begin() + n0, action_from_parent.begin() + n1, kNoParent);
+    std::fill(children_index.begin() + e0, children_index.begin() + e1, kUnvisited);
+    std::fill(children_prior_logits.begin() + e0, children_prior_logits.begin() + e1, 0.0f);
+    std::fill(children_visits.begin() + e0, children_visits.begin() + e1, 0);
+    std::fill(children_rewards.begin() + e0, children_rewards.begin() + e1, 0.0f);
+    std::fill(children_discounts.begin() + e0, children_discounts.begin() + e1, 0.0f);
+    std::fill(children_values.begin() + e0, children_values.begin() + e1, 0.0f);
+    std::fill(invalid_actions.begin() + e0, invalid_actions.begin() + e1, uint8_t(0));
+  }
+
+  int64_t node(int64_t b, int64_t n) const { return b * num_nodes + n; }
+  int64_t edge(int64_t b, int64_t n, int64_t a) const { return (b * num_nodes + n) * num_actions + a; }
+
+  // mctx's update_tree_node: a (re-)evaluated node takes the new logits and value and one more
+  // visit. With max_depth a leaf can be evaluated again, which resets its value as in mctx.
+  void update_node(int64_t b, int32_t index, const float* prior_logits, float value, const uint8_t* invalid) {
+    const int64_t i = node(b, index);
+    node_visits[i] += 1;
+    raw_values[i] = value;
+    node_values[i] = value;
+    std::copy(prior_logits, prior_logits + num_actions, children_prior_logits.begin() + edge(b, index, 0));
+    uint8_t* mask = invalid_actions.data() + edge(b, index, 0);
+    if (invalid != nullptr) {
+      std::copy(invalid, invalid + num_actions, mask);
+    } else {
+      std::fill(mask, mask + num_actions, uint8_t(0));
+    }
+  }
+
+  // mctx's expand (bookkeeping after recurrent_fn) followed by its backward.
+  void expand_and_backup(int64_t b, int32_t parent, int32_t action, int32_t next, float reward, float discount,
+                         const float* prior_logits, float value, const uint8_t* invalid) {
+    update_node(b, next, prior_logits, value, invalid);
+    const int64_t e = edge(b, parent, action);
+    children_index[e] = next;
+    children_rewards[e] = reward;
+    children_discounts[e] = discount;
+    parents[node(b, next)] = parent;
+    action_from_parent[node(b, next)] = action;
+    backup(b, next);
+  }
+
+  // mctx's backward: the discounted return of the leaf's value is averaged into every ancestor.
+  void backup(int64_t b, int32_t leaf) {
+    float leaf_value = node_values[node(b, leaf)];
+    for (int32_t index = leaf; index != kRootIndex;) {
+      const int32_t parent = parents[node(b, index)];
+      const int32_t count = node_visits[node(b, parent)];
+      const int32_t action = action_from_parent[node(b, index)];
+      const int64_t e = edge(b, parent, action);
+      leaf_value = children_rewards[e] + children_discounts[e] * leaf_value;
+      const float parent_value = (node_values[node(b, parent)] * float(count) + leaf_value) / (float(count) + 1.0f);
+      children_values[e] = node_values[node(b, index)];
+      children_visits[e] += 1;
+      node_values[node(b, parent)] = parent_value;
+      node_visits[node(b, parent)] = count + 1;
+      index = parent;
+    }
+  }
+};
+
+// ---- Q-value transforms (mctx/_src/qtransforms.py) -----------------------------------------
+
+enum class QTransformKind : int { kByMinMax = 0, kByParentAndSiblings = 1, kCompletedByMixValue = 2 };
+
+struct QTransform {
+  QTransformKind kind = QTransformKind::kByParentAndSiblings;
+  float min_value = 0.0f, max_value = 1.0f;             // by_min_max
+  float epsilon = 1e-8f;                                // by_parent_and_siblings, completed_by_mix_value
+  float value_scale = 0.1f, maxvisit_init = 50.0f;      // completed_by_mix_value (Danihelka et al. 2022, App. D)
+  bool rescale_values = true, use_mixed_value = true;   // completed_by_mix_value
+};
+
+// softmax over n logits in float32, with the max subtracted as jax.nn.softmax does.
+inline void softmax(const float* logits, int64_t n, float* out) {
+  float m = -std::numeric_limits<float>::infinity();
+  for (int64_t a = 0; a < n; ++a) m = std::max(m, logits[a]);
+  float sum = 0.0f;
+  for (int64_t a = 0; a < n; ++a) {
+    out[a] = std::exp(logits[a] - m);
+    sum += out[a];
+  }
+  for (int64_t a = 0; a < n; ++a) out[a] /= sum;
+}
+
+// The transformed Q-values of the children of one node, written to out[A]; `scratch` holds A
+// floats. Unvisited children are completed as each transform prescribes.
+inline void qtransform_node(const Tree& tree, const QTransform& q, int64_t b, int32_t index, float* out,
+                            float* scratch) {
+  const int64_t A = tree.num_actions;
+  const int64_t e0 = tree.edge(b, index, 0);
+  const int32_t* visits = tree.children_visits.data() + e0;
+  // Q(s, a) = r(s, a) + gamma(s, a) * v(s'), tree.qvalues in mctx.
+  for (int64_t a = 0; a < A; ++a)
+    out[a] = tree.children_rewards[e0 + a] + tree.children_discounts[e0 + a] * tree.children_values[e0 + a];
+
+  switch (q.kind) {
+    case QTransformKind::kByMinMax: {
+      for (int64_t a = 0; a < A; ++a) {
+        const float score = visits[a] > 0 ? out[a] : q.min_value;
+        out[a] = (score - q.min_value) / (q.max_value - q.min_value);
+      }
+      return;
+    }
+    case QTransformKind::kByParentAndSiblings: {
+      const float node_value = tree.node_values[tree.node(b, index)];
+      float lo = node_value, hi = node_value;
+      for (int64_t a = 0; a < A; ++a) {
+        const float safe = visits[a] > 0 ? out[a] : node_value;
+        lo = std::min(lo, safe);
+        hi = std::max(hi, safe);
+      }
+      const float denominator = std::max(hi - lo, q.epsilon);
+      for (int64_t a = 0; a < A; ++a) out[a] = ((visits[a] > 0 ? out[a] : lo) - lo) / denominator;
+      return;
+    }
+    case QTransformKind::kCompletedByMixValue: {
+      float value = tree.raw_values[tree.node(b, index)];
+      int32_t max_visit = 0;
+      for (int64_t a = 0; a < A; ++a) max_visit = std::max(max_visit, visits[a]);
+      if (q.use_mixed_value) {
+        // _compute_mixed_value: the raw value interpolated with the prior-weighted Q of the
+        // visited children; probabilities are floored at the smallest normal float so that the
+        // weights stay finite when visited children have zero prior (as mctx).
+        float* probs = scratch;
+        softmax(tree.children_prior_logits.data() + e0, A, probs);
+        int32_t sum_visits = 0;
+        float sum_probs = 0.0f;
+        for (int64_t a = 0; a < A; ++a) {
+          probs[a] = std::max(std::numeric_limits<float>::min(), probs[a]);
+          sum_visits += visits[a];
+          if (visits[a] > 0) sum_probs += probs[a];
+        }
+        float weighted_q = 0.0f;
+        for (int64_t a = 0; a < A; ++a)
+          if (visits[a] > 0) weighted_q += probs[a] * out[a] / sum_probs;
+        value = (value + float(sum_visits) * weighted_q) / (float(sum_visits) + 1.0f);
+      }
+      for (int64_t a = 0; a < A; ++a)
+        if (visits[a] == 0) out[a] = value;
+      if (q.rescale_values) {
+        float lo = out[0], hi = out[0];
+        for (int64_t a = 1; a < A; ++a) {
+          lo = std::min(lo, out[a]);
+          hi = std::max(hi, out[a]);
+        }
+        const float denominator = std::max(hi - lo, q.epsilon);
+        for (int64_t a = 0; a < A; ++a) out[a] = (out[a] - lo) / denominator;
+      }
+      const float scale = (q.maxvisit_init + float(max_visit)) * q.value_scale;
+      for (int64_t a = 0; a < A; ++a) out[a] = scale * out[a];
+      return;
+    }
+  }
+}
+
+// The first valid action with the largest score; action 0 when every action is invalid, as
+// mctx's masked_argmax (argmax over all -inf).
+inline int32_t masked_argmax(const float* scores, const uint8_t* invalid, int64_t n) {
+  int32_t best = 0;
+  float best_score = -std::numeric_limits<float>::infinity();
+  for (int64_t a = 0; a < n; ++a) {
+    if (invalid[a]) continue;
+    if (scores[a] > best_score) {
+      best_score = scores[a];
+      best = int32_t(a);
+    }
+  }
+  return best;
+}
+
+}  // namespace turborl::mcts
