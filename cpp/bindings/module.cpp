@@ -8,6 +8,7 @@ NB_MODULE(_core, m) {
   turborl::bindings::bind_envs(m);
   turborl::bindings::bind_mcts(m);
   turborl::bindings::bind_nn(m);
+  turborl::bindings::bind_planning(m);
   turborl::bindings::bind_quadrotor(m);
   turborl::bindings::bind_replay(m);
   turborl::bindings::bind_stats(m);
