@@ -18,6 +18,7 @@
 #include "turborl/core/vec_env.hpp"
 #include "turborl/envs/acrobot.hpp"
 #include "turborl/envs/cartpole.hpp"
+#include "turborl/envs/combination_lock.hpp"
 #include "turborl/envs/mountain_car.hpp"
 #include "turborl/envs/mountain_car_continuous.hpp"
 #include "turborl/envs/pendulum.hpp"
@@ -198,6 +199,8 @@ void bind_envs(nb::module_& m) {
   register_env<envs::MountainCarContinuous>(m, registry, "MountainCarContinuous");
   register_env<envs::Pendulum>(m, registry, "Pendulum");
   register_env<envs::QuadrotorL2F>(m, registry, "QuadrotorL2F");
+  register_env<envs::CombinationLock>(m, registry, "CombinationLock");
+  register_env<envs::CombinationLock4>(m, registry, "CombinationLock4");
   m.attr("env_registry") = registry;
 }
 
