@@ -145,10 +145,8 @@ class TabularMDP:
         """``(indptr [S*A + 1], indices [nnz], data [nnz])`` of the transitions; an index of ``-1``
         is the probability that the episode ends."""
         if self._offsets is None:
-            ends = self._next < 0
-            indptr = np.concatenate([[0], np.cumsum(~ends)]).astype(np.int64)
-            kept = self._next[~ends]
-            return indptr, kept.astype(np.int32), np.ones(len(kept))
+            rows = len(self._next)
+            return np.arange(rows + 1, dtype=np.int64), self._next.copy(), np.ones(rows)
         return self._offsets.copy(), self._next.copy(), self._probs.copy()
 
     def transition_matrix(self) -> np.ndarray:
