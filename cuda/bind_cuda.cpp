@@ -9,11 +9,14 @@
 
 #include <cstdint>
 #include <cstring>
+#include <limits>
+#include <utility>
 #include <optional>
 #include <string>
 
 #include "cartpole_kernel.hpp"
 #include "quadrotor_kernel.hpp"
+#include "value_iteration_kernel.hpp"
 #include "turborl/core/check.hpp"
 
 namespace nb = nanobind;
@@ -238,6 +241,106 @@ double quadrotor_simulate(nb::ndarray<Real, nb::ndim<2>, nb::c_contig, nb::devic
   return double(kernel_ms) * 1e-3;
 }
 
+// Value iteration on the GPU for a tabular MDP given by the arrays of turborl.planning.TabularMDP
+// (already checked there by the CPU core). horizon = 0: discounted sweeps until the residual is
+// <= tol or max_sweeps ran, then the Q of the final values; horizon T >= 1: backward induction
+// over all states (q [T, S, A], v [T, S]). Returns (q, v, sweeps, residual, kernel_seconds).
+nb::tuple value_iteration(int64_t num_states, int64_t num_actions, HostVector<const int32_t> next,
+                          std::optional<HostVector<const int64_t>> offsets, std::optional<HostVector<const double>> probs,
+                          HostVector<const double> rewards, std::optional<HostVector<const uint8_t>> terminal,
+                          double gamma, double tol, int64_t max_sweeps, int64_t horizon, int kind,
+                          std::optional<HostVector<const double>> policy) {
+  TURBORL_CHECK(num_states >= 1 && num_actions >= 1, "the MDP must have states and actions, got S = ", num_states,
+                ", A = ", num_actions);
+  const size_t S = size_t(num_states), SA = size_t(num_states * num_actions);
+  TURBORL_CHECK(rewards.shape(0) == SA, "rewards must hold S * A = ", SA, " values, got ", rewards.shape(0));
+  TURBORL_CHECK(offsets.has_value() == probs.has_value(), "sparse transitions need both offsets and probabilities");
+  if (offsets) {
+    TURBORL_CHECK(offsets->shape(0) == SA + 1, "offsets must hold S * A + 1 values, got ", offsets->shape(0));
+    TURBORL_CHECK(probs->shape(0) == next.shape(0), "probs and next must have one length");
+  } else {
+    TURBORL_CHECK(next.shape(0) == SA, "next must hold S * A = ", SA, " values, got ", next.shape(0));
+  }
+  TURBORL_CHECK(kind >= 0 && kind <= 3, "unknown state-value kind ", kind);
+  const auto value_kind = static_cast<planning::StateValue>(kind);
+  TURBORL_CHECK(value_kind != planning::StateValue::kPolicy || (policy && policy->shape(0) == SA),
+                "policy must hold S * A probabilities");
+  TURBORL_CHECK(horizon >= 0, "horizon must be >= 0, got ", horizon);
+  TURBORL_CHECK(max_sweeps >= 1, "max_sweeps must be >= 1, got ", max_sweeps);
+  TURBORL_CHECK(device_count() > 0, "no CUDA device is available");
+
+  DeviceArray<int32_t> d_next(next.shape(0));
+  DeviceArray<int64_t> d_offsets(offsets ? offsets->shape(0) : 0);
+  DeviceArray<double> d_probs(probs ? probs->shape(0) : 0);
+  DeviceArray<double> d_rewards(SA);
+  DeviceArray<uint8_t> d_terminal(terminal ? S : 0);
+  DeviceArray<double> d_policy(policy ? SA : 0);
+  d_next.upload(next.data());
+  if (offsets) d_offsets.upload(offsets->data());
+  if (probs) d_probs.upload(probs->data());
+  d_rewards.upload(rewards.data());
+  if (terminal) d_terminal.upload(terminal->data());
+  if (policy) d_policy.upload(policy->data());
+  const uint8_t* terminal_data = terminal ? d_terminal.data() : nullptr;
+
+  const size_t steps = horizon > 0 ? size_t(horizon) : 1;
+  DeviceArray<double> d_q(steps * SA);
+  DeviceArray<double> d_v((steps + 1) * S);  // finite horizon: v[T] = 0; discounted: two buffers
+  DeviceArray<unsigned long long> d_residual(1);
+  check_cuda(cudaMemset(d_v.data(), 0, (steps + 1) * S * sizeof(double)), "cudaMemset");
+
+  auto sweep = [&](const double* v_old, double* v_new, double* q_out) {
+    ValueSweepArgs args{gamma, value_kind, policy ? d_policy.data() : nullptr, v_old, v_new, q_out, d_residual.data()};
+    if (offsets) {
+      planning::TabularMdpView<planning::SparseTransitions> view{
+          num_states, num_actions, {d_offsets.data(), d_next.data(), d_probs.data()}, d_rewards.data(), terminal_data};
+      return launch_value_sweep(view, args);
+    }
+    planning::TabularMdpView<planning::DeterministicTransitions> view{
+        num_states, num_actions, {d_next.data()}, d_rewards.data(), terminal_data};
+    return launch_value_sweep(view, args);
+  };
+
+  int64_t sweeps = 0;
+  double residual = 0.0;
+  double* v_result = d_v.data();
+  const float kernel_ms = timed_kernel(
+      [&]() -> int {
+        if (horizon > 0) {
+          for (int64_t t = horizon - 1; t >= 0; --t) {
+            const int status = sweep(d_v.data() + (t + 1) * S, d_v.data() + t * S, d_q.data() + t * SA);
+            if (status != 0) return status;
+          }
+          sweeps = horizon;
+          return int(cudaGetLastError());
+        }
+        double* current = d_v.data();
+        double* scratch = d_v.data() + S;
+        residual = std::numeric_limits<double>::infinity();
+        while (sweeps < max_sweeps && !(residual <= tol)) {
+          if (cudaMemset(d_residual.data(), 0, sizeof(unsigned long long)) != cudaSuccess) return int(cudaGetLastError());
+          const int status = sweep(current, scratch, nullptr);
+          if (status != 0) return status;
+          unsigned long long bits = 0;
+          const cudaError_t copied = cudaMemcpy(&bits, d_residual.data(), sizeof(bits), cudaMemcpyDeviceToHost);
+          if (copied != cudaSuccess) return int(copied);
+          std::memcpy(&residual, &bits, sizeof(residual));
+          std::swap(current, scratch);
+          sweeps += 1;
+        }
+        v_result = current;
+        return sweep(current, nullptr, d_q.data());
+      },
+      "value iteration kernel");
+
+  auto q = host_array<double>({steps * SA});
+  d_q.download(q.data());
+  const size_t v_count = horizon > 0 ? size_t(horizon) * S : S;
+  auto v = host_array<double>({v_count});
+  check_cuda(cudaMemcpy(v.data(), v_result, v_count * sizeof(double), cudaMemcpyDeviceToHost), "cudaMemcpy to host");
+  return nb::make_tuple(q, v, sweeps, residual, double(kernel_ms) * 1e-3);
+}
+
 }  // namespace
 }  // namespace turborl::cuda
 
@@ -253,6 +356,9 @@ NB_MODULE(_cuda, m) {
   turborl::cuda::bind_rollout<float>(m, "cartpole_rollout_float32");
   m.def("quadrotor_simulate_float32", &turborl::cuda::quadrotor_simulate<float>, "state_columns"_a, "actions"_a,
         "num_steps"_a, "airframe"_a, "dt"_a);
+  m.def("value_iteration", &turborl::cuda::value_iteration, "num_states"_a, "num_actions"_a, "next"_a,
+        "offsets"_a.none(), "probs"_a.none(), "rewards"_a, "terminal"_a.none(), "gamma"_a, "tol"_a, "max_sweeps"_a,
+        "horizon"_a, "kind"_a, "policy"_a.none());
   m.def("quadrotor_simulate_float64", &turborl::cuda::quadrotor_simulate<double>, "state_columns"_a, "actions"_a,
         "num_steps"_a, "airframe"_a, "dt"_a);
 }

@@ -4,7 +4,8 @@
 CartPole on the GPU from a ``NativeVectorEnv``'s current state, with the same physics header,
 episode bookkeeping and random streams as the CPU engine. ``quadrotor_simulate`` is
 ``turborl.envs.quadrotor.simulate`` on the GPU: one thread per quadrotor, state in registers,
-all steps in one launch.
+all steps in one launch. ``value_iteration_arrays`` runs the value-iteration sweeps of
+``turborl.planning`` on the GPU (use ``turborl.planning.value_iteration(mdp, device="cuda")``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ __all__ = [
     "cuda_built",
     "device_name",
     "quadrotor_simulate",
+    "value_iteration_arrays",
 ]
 
 
@@ -160,3 +162,20 @@ def quadrotor_simulate(states: Any, actions: Any, steps: Any, *, dt: Any = 0.01,
     run = getattr(_module(), f"quadrotor_simulate_{columns.dtype.name}")
     seconds = run(columns, setpoints, steps, frame, dt)
     return QuadrotorSimulation(states=np.ascontiguousarray(columns.T), kernel_seconds=float(seconds))
+
+
+def value_iteration_arrays(mdp: Any, *, kind: int, policy: np.ndarray | None, tol: float, max_sweeps: int
+                           ) -> tuple[np.ndarray, np.ndarray, int, float, float]:
+    """The GPU sweeps behind ``turborl.planning.value_iteration(mdp, device="cuda")``: one thread
+    per state, the CPU's update from the same header. Returns ``(q, v, sweeps, residual,
+    kernel_seconds)`` with ``q`` ``[S, A]`` or ``[T, S, A]`` (all states, reachable or not)."""
+    if not cuda_available():
+        raise RuntimeError("no CUDA device is available (turborl.cuda_available() is False)")
+    terminal = mdp._terminal
+    q, v, sweeps, residual, seconds = _module().value_iteration(
+        mdp.num_states, mdp.num_actions, mdp._next, mdp._offsets, mdp._probs, mdp._rewards.reshape(-1),
+        None if terminal is None else terminal.view(np.uint8), mdp.gamma, tol, max_sweeps, mdp.horizon or 0, kind,
+        policy)
+    steps = () if mdp.horizon is None else (mdp.horizon,)
+    return (q.reshape(*steps, mdp.num_states, mdp.num_actions), v.reshape(*steps, mdp.num_states), int(sweeps),
+            float(residual), float(seconds))
