@@ -1093,3 +1093,148 @@ def test_mcts_core_refuses_calls_out_of_order_and_bad_shapes():
                          qtransform_kind=2, min_value=0.0, max_value=1.0, epsilon=1e-8, value_scale=0.1,
                          maxvisit_init=50.0, rescale_values=True, use_mixed_value=True, pb_c_init=1.25,
                          pb_c_base=19652.0, max_num_considered_actions=16, root_gumbel=None, num_threads=1)
+
+
+# ---- planning: tabular MDPs, value iteration, fitted-Q ----------------------------------------------
+
+def _planning_mdp(**kwargs):
+    from turborl.planning import TabularMDP
+
+    arguments = {"transitions": np.array([[1, -1], [0, 1]]), "rewards": np.zeros((2, 2)), "horizon": 3, **kwargs}
+    return TabularMDP(arguments.pop("transitions"), arguments.pop("rewards"), **arguments)
+
+
+def _dense(rows):
+    return np.array(rows, dtype=np.float64).reshape(2, 2, 2)
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, pattern",
+    [
+        ({"transitions": np.array([[1, 2], [0, 1]])}, ValueError, r"transitions\[0, 1\] = 2 is outside \[0, 2\)"),
+        ({"transitions": np.array([[1, -2], [0, 1]])}, ValueError, r"transitions\[0, 1\] = -2 is outside"),
+        ({"transitions": np.array([[1, 0]])}, ValueError, r"deterministic transitions must have the shape of rewards"),
+        ({"transitions": _dense([0.5, 0.6, 0, 1, 1, 0, 0, 1])}, ValueError,
+         r"probabilities of state 0, action 0 sum to 1.1, not 1"),
+        ({"transitions": _dense([1.5, -0.5, 0, 1, 1, 0, 0, 1])}, ValueError,
+         r"probability -0.5 of state 0, action 0 must be finite and >= 0"),
+        ({"transitions": _dense([np.nan, 1, 0, 1, 1, 0, 0, 1])}, ValueError, r"probability nan of state 0, action 0"),
+        ({"transitions": (np.array([0, 1, 2, 3, 4]), np.array([0, 5, 1, 1]), np.ones(4))}, ValueError,
+         r"next state 5 of state 0, action 1 is outside \[0, 2\)"),
+        ({"transitions": (np.array([0, 1, 2, 3, 4]), np.array([0, -1, 1, 1]), np.ones(4))}, ValueError,
+         r"next state -1 of state 0, action 1 is outside \[0, 2\)"),
+        ({"transitions": (np.array([0, 1, 2]), np.array([0, 1]), np.ones(2))}, ValueError,
+         r"indptr must have S \* A \+ 1 = 5 entries"),
+        ({"transitions": np.zeros((2, 2), dtype=np.float32)}, ValueError, r"dense transitions must have shape"),
+        ({"transitions": "grid"}, ValueError, r"transitions must be an int \[S, A\] array"),
+        ({"rewards": np.array([[0.0, np.nan], [0.0, 0.0]])}, ValueError, r"rewards\[0, 1\] must be finite, got nan"),
+        ({"rewards": np.zeros(4)}, ValueError, r"rewards must be a real \[S, A\] array"),
+        ({"gamma": 1.5}, ValueError, r"gamma must be in \[0, 1\], got 1.5"),
+        ({"gamma": -0.1}, ValueError, r"gamma must be in \[0, 1\], got -0.1"),
+        ({"horizon": None}, ValueError, r"gamma = 1 needs a horizon"),
+        ({"horizon": 0}, ValueError, r"horizon must be >= 1, got 0"),
+        ({"horizon": 2.5}, TypeError, r"horizon must be an integer"),
+        ({"terminal": np.array([1, 0])}, ValueError, r"terminal must be a bool array of shape \(2,\)"),
+        ({"initial_state": 2}, ValueError, r"initial_state must be in \[0, 1\], got 2"),
+    ],
+)
+def test_tabular_mdp_rejects_bad_input(kwargs, error, pattern):
+    with pytest.raises(error, match=pattern):
+        _planning_mdp(**kwargs)
+
+
+@pytest.mark.parametrize(
+    "contents, pattern",
+    [
+        (b"this is not a zip archive", r"is not a readable \.npz file"),
+        (None, r"lacks \['rewards', 'transitions'\]"),
+        ("float_transitions", r"transitions must be an integer \[S, A\] array"),
+        ("short_rewards", r"rewards must be a float array of shape \(2, 2\)"),
+        ("bad_index", r"transitions\[1, 0\] = 7 is outside \[0, 2\)"),
+    ],
+)
+def test_load_npz_rejects_foreign_or_damaged_files(tmp_path, contents, pattern):
+    from turborl.planning import TabularMDP
+
+    path = tmp_path / "mdp.npz"
+    good = {"transitions": np.array([[1, -1], [0, 1]]), "rewards": np.zeros((2, 2), np.float32)}
+    if isinstance(contents, bytes):
+        path.write_bytes(contents)
+    elif contents is None:
+        np.savez(path, weights=np.zeros(3))
+    elif contents == "float_transitions":
+        np.savez(path, transitions=np.zeros((2, 2)), rewards=good["rewards"])
+    elif contents == "short_rewards":
+        np.savez(path, transitions=good["transitions"], rewards=np.zeros(2, np.float32))
+    else:
+        np.savez(path, transitions=np.array([[1, -1], [7, 1]]), rewards=good["rewards"])
+    with pytest.raises(ValueError, match=pattern):
+        TabularMDP.load_npz(path)
+    with pytest.raises(ValueError, match=r"is not a file"):
+        TabularMDP.load_npz(tmp_path / "missing.npz")
+
+
+def test_truncated_npz_is_reported(tmp_path):
+    from turborl.planning import TabularMDP
+
+    path = tmp_path / "mdp.npz"
+    _planning_mdp().save_npz(path)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ValueError, match=r"not a readable \.npz file"):
+        TabularMDP.load_npz(path)
+
+
+def test_value_iteration_and_policy_evaluation_reject_bad_options():
+    from turborl.planning import policy_evaluation, value_iteration
+
+    discounted = _planning_mdp(horizon=None, gamma=0.9)
+    with pytest.raises(ValueError, match=r"tol must be > 0, got 0.0"):
+        value_iteration(discounted, tol=0.0)
+    with pytest.raises(ValueError, match=r"max_sweeps must be >= 1, got 0"):
+        value_iteration(discounted, max_sweeps=0)
+    with pytest.raises(ValueError, match=r"num_threads must be in \[1, 256\], got 0"):
+        value_iteration(discounted, num_threads=0)
+    with pytest.raises(ValueError, match=r"device must be 'cpu' or 'cuda', got 'tpu'"):
+        value_iteration(discounted, device="tpu")
+    with pytest.raises(ValueError, match=r"policy must have shape \(2, 2\)"):
+        policy_evaluation(discounted, np.ones((3, 2)) / 2)
+    with pytest.raises(ValueError, match=r"policy rows must be probabilities"):
+        policy_evaluation(discounted, np.array([[0.5, 0.6], [1.0, 0.0]]))
+    with pytest.raises(ValueError, match=r"policy must be 'uniform' or an array"):
+        policy_evaluation(discounted, "greedy")
+    with pytest.raises(ValueError, match=r"policy must be finite"):
+        policy_evaluation(discounted, np.array([[np.nan, 1.0], [1.0, 0.0]]))
+    with pytest.raises(ValueError, match=r"sticky-actions|repeat_probability must be in \[0, 1\], got 1.5"):
+        discounted.sticky_actions(1.5)
+
+
+def test_bellman_targets_reject_bad_input():
+    from turborl.planning.fitted_q import bellman_targets
+
+    q = np.zeros((3, 2))
+    with pytest.raises(ValueError, match=r"rewards must have shape \(3,\), got \(2,\)"):
+        bellman_targets(np.zeros(2), np.zeros(3, bool), q)
+    with pytest.raises(TypeError, match=r"terminated must be a bool array, got dtype float64"):
+        bellman_targets(np.zeros(3), np.zeros(3), q)
+    with pytest.raises(ValueError, match=r"next_q must have shape \(N, A\)"):
+        bellman_targets(np.zeros(3), np.zeros(3, bool), np.zeros(3))
+    with pytest.raises(ValueError, match=r"next_q must be finite, got nan"):
+        bellman_targets(np.zeros(3), np.zeros(3, bool), np.full((3, 2), np.nan))
+    with pytest.raises(ValueError, match=r"next_q_select must have the shape of next_q"):
+        bellman_targets(np.zeros(3), np.zeros(3, bool), q, next_q_select=np.zeros((3, 3)))
+    with pytest.raises(ValueError, match=r"discounts must have shape \(3,\)"):
+        bellman_targets(np.zeros(3), np.zeros(3, bool), q, discounts=np.ones(4))
+    with pytest.raises(ValueError, match=r"gamma must be in \[0, 1\], got 2.0"):
+        bellman_targets(np.zeros(3), np.zeros(3, bool), q, gamma=2.0)
+
+
+def test_enumerate_mdp_rejects_bad_arguments():
+    from turborl.planning import enumerate_mdp
+
+    with pytest.raises(ValueError, match=r"env_id 'Chess-v0' is not a native turborl environment"):
+        enumerate_mdp("Chess-v0")
+    with pytest.raises(ValueError, match=r"horizon must be >= 1, got 0"):
+        enumerate_mdp("CombinationLock-v0", 0)
+    with pytest.raises(ValueError, match=r"needs discrete actions"):
+        enumerate_mdp("Pendulum-v1")
