@@ -181,3 +181,34 @@ def test_configs_reject_bad_values():
         SQIRLConfig(episodes_per_timestep=0)
     with pytest.raises(ValueError, match="num_envs"):
         GORP(GORPConfig(episodes_per_action_sequence=2), envs=TreeEnvs(3, 2, 3, decoy))
+
+
+def test_gorp_opens_the_native_combination_lock_found_by_value_iteration():
+    from turborl.envs import make_vec
+    from turborl.planning import enumerate_mdp, value_iteration
+
+    mdp = enumerate_mdp("CombinationLock-v0")
+    solution = value_iteration(mdp)
+    state, combination = 0, []
+    for t in range(10):
+        action = int(solution.greedy_actions()[t, state])
+        combination.append(action)
+        state = mdp.next_states[state, action]
+    result = GORP(GORPConfig(env_id="CombinationLock-v0", episodes_per_action_sequence=4096, gamma=1.0)).learn()
+    assert result.actions == tuple(combination)
+    assert result.timesteps == 10 * 2 * 4096 * 10
+    np.testing.assert_array_equal(evaluate_action_sequence(make_vec("CombinationLock-v0", 4, seed=1), result.actions), 1.0)
+
+
+def test_native_lock_observation_is_one_hot_time_and_the_path_flag():
+    from turborl.envs import make_vec
+
+    envs = make_vec("CombinationLock-v0", 2, seed=0)
+    obs, _ = envs.reset()
+    assert obs.shape == (2, 33)
+    np.testing.assert_array_equal(obs[:, 0], 1.0)
+    np.testing.assert_array_equal(obs[:, 32], 1.0)
+    assert obs[:, 1:32].sum() == 0
+    obs, *_ = envs.step(np.array([0, 1]))
+    np.testing.assert_array_equal(obs[:, 1], 1.0)
+    assert sorted(obs[:, 32].tolist()) == [0.0, 1.0]  # one digit was right, the other wrong

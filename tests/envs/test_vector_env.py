@@ -36,10 +36,12 @@ def test_spaces_equal_gymnasiums(env_id):
     assert envs.max_episode_steps == reference.spec.max_episode_steps
 
 
-def test_registry_lists_the_classic_envs_and_the_quadrotor():
-    # ENV_IDS: the Gymnasium envs the bit-exact tests compare against; Quadrotor-L2F-v0 has no
-    # Gymnasium counterpart (tests/envs/test_quadrotor.py).
-    assert set(turborl.envs.registered_ids()) == set(ENV_IDS) | {"Quadrotor-L2F-v0"}
+def test_registry_lists_the_classic_envs_the_quadrotor_and_the_locks():
+    # ENV_IDS: the Gymnasium envs the bit-exact tests compare against; Quadrotor-L2F-v0 and the
+    # combination locks have no Gymnasium counterpart (tests/envs/test_quadrotor.py,
+    # tests/planning/test_mdp.py).
+    assert set(turborl.envs.registered_ids()) == set(ENV_IDS) | {
+        "Quadrotor-L2F-v0", "CombinationLock-v0", "CombinationLock-A4-v0"}
     with pytest.raises(ValueError, match="CartPole-v1"):
         make_vec("CartPole-v0", 1)
 

@@ -10,6 +10,11 @@
 //
 // The right digit at step t is a hash of (combination_seed, t) modulo A, the same on every
 // platform and for both precisions. Set max_episode_steps >= length (both default to 10).
+//
+// The observation is tabular: a one-hot of the timestep (steps from kTimeSlots - 1 on share the
+// last slot) and the on-path flag. (An earlier scalar t / length was too smooth a feature for
+// SQIRL's regression to separate the 2^-9 value of the right first digit from 0.)
+#include <array>
 #include <cstdint>
 
 #include "turborl/core/hd.hpp"
@@ -18,14 +23,22 @@
 
 namespace turborl::envs {
 
+template <int N>
+constexpr std::array<double, N> uniform_bounds(double value) {
+  std::array<double, N> out{};
+  for (double& x : out) x = value;
+  return out;
+}
+
 template <int64_t kNumActions>
 struct CombinationLockWithActions {
   static constexpr const char* id = kNumActions == 2 ? "CombinationLock-v0" : "CombinationLock-A4-v0";
   static constexpr int max_episode_steps = 10;
 
-  static constexpr int obs_dim = 2;  // t / length, on the path (1) or off it (0)
-  static constexpr double obs_low[obs_dim] = {0.0, 0.0};
-  static constexpr double obs_high[obs_dim] = {1.0, 1.0};
+  static constexpr int kTimeSlots = 32;
+  static constexpr int obs_dim = kTimeSlots + 1;  // one-hot timestep, then on the path (1) or off it (0)
+  static constexpr auto obs_low = uniform_bounds<obs_dim>(0.0);
+  static constexpr auto obs_high = uniform_bounds<obs_dim>(1.0);
   static constexpr ActionKind action_kind = ActionKind::kDiscrete;
   static constexpr int64_t num_actions = kNumActions;
 
@@ -68,9 +81,10 @@ struct CombinationLockWithActions {
   }
 
   template <class Real>
-  TURBORL_HD TURBORL_INLINE static void observe(const State<Real>& s, const Params<Real>& p, float* obs) {
-    obs[0] = float(s.t / p.length);
-    obs[1] = float(s.on_path);
+  TURBORL_HD TURBORL_INLINE static void observe(const State<Real>& s, const Params<Real>&, float* obs) {
+    const int slot = s.t < Real(kTimeSlots - 1) ? int(s.t) : kTimeSlots - 1;
+    for (int k = 0; k < kTimeSlots; ++k) obs[k] = k == slot ? 1.0f : 0.0f;
+    obs[kTimeSlots] = float(s.on_path);
   }
 };
 
