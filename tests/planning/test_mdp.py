@@ -9,10 +9,12 @@ from turborl.planning import TabularMDP, enumerate_mdp, policy_evaluation, value
 
 
 def sticky_reference(probs, rewards, p):
-    """Dense [(S*A), A, (S*A)] probabilities and [(S*A), A] rewards of the sticky MDP."""
+    """Dense probabilities and rewards of the sticky MDP: states (s, prev) = s * A + prev, then the
+    start state S * A, whose first action is never replaced (state 0 is the initial state)."""
     num_states, num_actions, _ = probs.shape
-    new_probs = np.zeros((num_states * num_actions, num_actions, num_states * num_actions))
-    new_rewards = np.zeros((num_states * num_actions, num_actions))
+    size = num_states * num_actions + 1
+    new_probs = np.zeros((size, num_actions, size))
+    new_rewards = np.zeros((size, num_actions))
     for s in range(num_states):
         for prev in range(num_actions):
             for a in range(num_actions):
@@ -21,6 +23,10 @@ def sticky_reference(probs, rewards, p):
                     for nxt in range(num_states):
                         new_probs[s * num_actions + prev, a, nxt * num_actions + executed] += (
                             weight * probs[s, executed, nxt])
+    for a in range(num_actions):
+        new_rewards[-1, a] = rewards[0, a]
+        for nxt in range(num_states):
+            new_probs[-1, a, nxt * num_actions + a] += probs[0, a, nxt]
     return new_probs, new_rewards
 
 
@@ -40,7 +46,7 @@ def test_sticky_actions_match_dense_construction(deterministic):
         transitions = probs
     sticky = TabularMDP(transitions, rewards, horizon=5).sticky_actions(0.25)
     ref_probs, ref_rewards = sticky_reference(probs, rewards, 0.25)
-    assert sticky.num_states == num_states * num_actions and sticky.initial_state == 0
+    assert sticky.num_states == num_states * num_actions + 1 and sticky.initial_state == num_states * num_actions
     np.testing.assert_allclose(sticky.transition_matrix(), ref_probs, atol=1e-15)
     np.testing.assert_allclose(sticky.rewards, ref_rewards, atol=1e-15)
     # Values through the kernels equal NumPy backward induction on the dense construction.
@@ -58,7 +64,8 @@ def test_sticky_actions_with_zero_probability_is_the_original_mdp_per_previous_a
     sticky = mdp.sticky_actions(0.0)
     base = value_iteration(mdp, reachable_only=False).v
     lifted = value_iteration(sticky, reachable_only=False).v
-    np.testing.assert_allclose(lifted.reshape(4, 5, 2), np.repeat(base[:, :, None], 2, axis=2), atol=1e-12)
+    np.testing.assert_allclose(lifted[:, :-1].reshape(4, 5, 2), np.repeat(base[:, :, None], 2, axis=2), atol=1e-12)
+    np.testing.assert_allclose(lifted[:, -1], base[:, 0], atol=1e-12)
 
 
 def test_npz_round_trip_in_the_bridge_layout(tmp_path):

@@ -174,56 +174,55 @@ class TabularMDP:
     # ---- transforms ---------------------------------------------------------------------------
 
     def sticky_actions(self, repeat_probability: float = 0.25) -> TabularMDP:
-        """The MDP in which, with probability ``repeat_probability``, the previous action is
-        executed instead of the chosen one (Machado et al.'s sticky actions, as the effective-
-        horizon code applies them to BRIDGE's MDPs; default 0.25 as in the ALE).
+        """The MDP in which, at every step after the first, the previous action is executed instead
+        of the chosen one with probability ``repeat_probability`` (Machado et al.'s sticky actions,
+        as the effective-horizon code applies them to BRIDGE's MDPs; 0.25 as in the ALE).
 
-        States become pairs ``(s, previous action)`` numbered ``s * A + previous``; an episode
-        starts at ``(initial_state, 0)``. Taking ``a`` in ``(s, p)`` executes ``p`` with
-        probability ``repeat_probability`` and ``a`` otherwise, and moves to ``(s', executed)``;
-        the reward is the expectation over which action was executed. Terminal states stay
-        terminal whatever the previous action.
+        States become pairs ``(s, previous action)`` numbered ``s * A + previous``, plus one start
+        state ``S * A`` (the initial state before any action, from which the chosen action is
+        always executed). Taking ``a`` in ``(s, p)`` executes ``p`` with probability
+        ``repeat_probability`` and ``a`` otherwise, and moves to ``(s', executed)``; the reward is
+        the expectation over which action was executed. Terminal states stay terminal.
         """
         p = _checks.finite_float("repeat_probability", repeat_probability)
         if not 0.0 <= p <= 1.0:
             raise ValueError(f"repeat_probability must be in [0, 1], got {p}")
         S, A = self.num_states, self.num_actions
-        if S * A > MAX_STATES:
-            raise ValueError(f"the sticky-actions MDP would have S * A = {S * A} states, more than {MAX_STATES}")
+        if S * A + 1 > MAX_STATES:
+            raise ValueError(f"the sticky-actions MDP would have S * A + 1 = {S * A + 1} states, more than {MAX_STATES}")
         indptr, indices, data = self.transition_csr()
         counts = np.diff(indptr)
-        # New row ((s, prev), a): the entries of row (s, prev) weighted p, then of row (s, a)
-        # weighted 1 - p; each entry's next state n becomes (n, executed action).
-        new_s = np.repeat(np.arange(S), A * A)          # [S*A*A] rows in order (s, prev, a)
-        prev = np.tile(np.repeat(np.arange(A), A), S)
-        act = np.tile(np.arange(A), S * A)
-        repeat_rows, chosen_rows = new_s * A + prev, new_s * A + act
-        new_counts = counts[repeat_rows] + counts[chosen_rows]
-        new_indptr = np.concatenate([[0], np.cumsum(new_counts)]).astype(np.int64)
 
         def gather(rows: np.ndarray, executed: np.ndarray, weight: float) -> tuple[np.ndarray, ...]:
+            """For each new row k, the entries of old row rows[k] with next state (n, executed[k])."""
             lengths = counts[rows]
-            starts = np.repeat(indptr[rows], lengths)
-            within = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-            entry = starts + within
+            entry = np.repeat(indptr[rows], lengths) + (np.arange(lengths.sum()) -
+                                                       np.repeat(np.cumsum(lengths) - lengths, lengths))
             next_state = indices[entry].astype(np.int64)
-            execd = np.repeat(executed, lengths)
-            new_next = np.where(next_state >= 0, next_state * A + execd, -1)
-            owner = np.repeat(np.arange(len(rows)), lengths)
-            return owner, new_next, data[entry] * weight
+            new_next = np.where(next_state >= 0, next_state * A + np.repeat(executed, lengths), -1)
+            return np.repeat(np.arange(len(rows)), lengths), new_next, data[entry] * weight
 
-        owner_r, next_r, prob_r = gather(repeat_rows, prev, p)
-        owner_c, next_c, prob_c = gather(chosen_rows, act, 1.0 - p)
-        # Interleave per new row: the repeat entries first, then the chosen ones (stable sort).
-        owner = np.concatenate([owner_r, owner_c])
+        # Rows ((s, prev), a) in order, then the start state's rows (s0, a): the entries of row
+        # (s, prev) weighted p, then of row (s, a) weighted 1 - p; the start state executes a.
+        state = np.repeat(np.arange(S), A * A)
+        prev = np.tile(np.repeat(np.arange(A), A), S)
+        act = np.tile(np.arange(A), S * A)
+        start_rows = self._initial_state * A + np.arange(A)
+        parts = [gather(state * A + prev, prev, p), gather(state * A + act, act, 1.0 - p)]
+        owner, new_next, new_prob = gather(start_rows, np.arange(A), 1.0)
+        parts.append((owner + S * A * A, new_next, new_prob))
+        owner = np.concatenate([part[0] for part in parts])
         order = np.argsort(owner, kind="stable")
-        new_indices = np.concatenate([next_r, next_c])[order].astype(np.int32)
-        new_data = np.concatenate([prob_r, prob_c])[order]
+        new_indptr = np.concatenate([[0], np.cumsum(np.bincount(owner, minlength=(S * A + 1) * A))]).astype(np.int64)
+        new_indices = np.concatenate([part[1] for part in parts])[order].astype(np.int32)
+        new_data = np.concatenate([part[2] for part in parts])[order]
         rewards = self._rewards.reshape(-1)
-        new_rewards = (p * rewards[repeat_rows] + (1.0 - p) * rewards[chosen_rows]).reshape(S * A, A)
-        terminal = None if self._terminal is None else np.repeat(self._terminal, A)
+        new_rewards = np.concatenate([p * rewards[state * A + prev] + (1.0 - p) * rewards[state * A + act],
+                                      rewards[start_rows]]).reshape(S * A + 1, A)
+        terminal = None if self._terminal is None else np.append(np.repeat(self._terminal, A),
+                                                                  self._terminal[self._initial_state])
         return TabularMDP._from_arrays(new_indices, new_indptr, new_data, new_rewards, self._horizon, self._gamma,
-                                       terminal, self._initial_state * A)
+                                       terminal, S * A)
 
     # ---- files --------------------------------------------------------------------------------
 
