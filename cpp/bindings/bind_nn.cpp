@@ -69,15 +69,6 @@ void check_inputs(std::initializer_list<std::pair<const In<T>*, const char*>> ar
   }
 }
 
-template <class T>
-nb::ndarray<nb::numpy, T> new_array(std::vector<std::size_t> shape) {
-  std::size_t count = 1;
-  for (std::size_t extent : shape) count *= extent;
-  T* data = new T[count > 0 ? count : 1]();
-  nb::capsule owner(data, [](void* p) noexcept { delete[] static_cast<T*>(p); });
-  return nb::ndarray<nb::numpy, T>(data, shape.size(), shape.data(), owner);
-}
-
 nn::Activation activation_code(const std::string& name) {
   if (name == "identity") return nn::Activation::kIdentity;
   if (name == "tanh") return nn::Activation::kTanh;

@@ -27,16 +27,6 @@ using In1D = nb::ndarray<const T, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
 template <class T>
 using In2D = nb::ndarray<const T, nb::ndim<2>, nb::c_contig, nb::device::cpu>;
 
-// A new array that Python owns; the kernels fill every element.
-template <class T>
-nb::ndarray<nb::numpy, T> new_array(std::initializer_list<size_t> shape) {
-  size_t count = 1;
-  for (size_t extent : shape) count *= extent;
-  T* data = new T[count > 0 ? count : 1];
-  nb::capsule owner(data, [](void* p) noexcept { delete[] static_cast<T*>(p); });
-  return nb::ndarray<nb::numpy, T>(data, shape, owner);
-}
-
 planning::StateValue state_value_kind(int kind) {
   TURBORL_CHECK(kind >= 0 && kind <= 3, "unknown state-value kind ", kind);
   return static_cast<planning::StateValue>(kind);

@@ -25,15 +25,6 @@ using Scores3D = nb::ndarray<const double, nb::ndim<3>, nb::c_contig, nb::device
 using Scores2D = nb::ndarray<const double, nb::ndim<2>, nb::c_contig, nb::device::cpu>;
 using Vector = nb::ndarray<const double, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
 
-template <class T>
-nb::ndarray<nb::numpy, T> owned_array(std::initializer_list<size_t> shape) {
-  size_t count = 1;
-  for (size_t extent : shape) count *= extent;
-  T* data = new T[count > 0 ? count : 1]();
-  nb::capsule owner(data, [](void* p) noexcept { delete[] static_cast<T*>(p); });
-  return nb::ndarray<nb::numpy, T>(data, shape, owner);
-}
-
 std::vector<stats::MetricSpec> metric_specs(const std::vector<std::tuple<int, double, std::vector<double>>>& metrics) {
   std::vector<stats::MetricSpec> specs;
   for (const auto& [kind, gamma, taus] : metrics) {
@@ -52,7 +43,7 @@ void bind_stats(nb::module_& m) {
          int64_t reps, uint64_t seed, int num_threads) {
         stats::StratifiedBootstrap bootstrap(scores.data(), int64_t(scores.shape(0)), int64_t(scores.shape(1)),
                                              int64_t(scores.shape(2)), metric_specs(metrics), task_bootstrap);
-        auto out = owned_array<double>({size_t(bootstrap.num_outputs()), size_t(reps)});
+        auto out = new_array<double>({size_t(bootstrap.num_outputs()), size_t(reps)});
         {
           nb::gil_scoped_release release;
           bootstrap.replicates(reps, seed, out.data(), num_threads);
@@ -68,8 +59,8 @@ void bind_stats(nb::module_& m) {
         std::vector<double> zeros(size_t(runs * tasks * frames), 0.0);
         stats::StratifiedBootstrap bootstrap(zeros.data(), runs, tasks, frames,
                                              {stats::MetricSpec{stats::Metric::kMean, 1.0, {}}}, task_bootstrap);
-        auto run_indices = owned_array<int64_t>({size_t(runs), size_t(tasks), size_t(frames)});
-        auto task_indices = owned_array<int64_t>({size_t(tasks)});
+        auto run_indices = new_array<int64_t>({size_t(runs), size_t(tasks), size_t(frames)});
+        auto task_indices = new_array<int64_t>({size_t(tasks)});
         bootstrap.resample_indices(rep, seed, run_indices.data(), task_indices.data());
         return nb::make_tuple(run_indices, task_indices);
       },
@@ -83,7 +74,7 @@ void bind_stats(nb::module_& m) {
                       x.shape(1), " and ", y.shape(1));
         stats::ImprovementBootstrap bootstrap(x.data(), int64_t(x.shape(0)), y.data(), int64_t(y.shape(0)),
                                               int64_t(x.shape(1)));
-        auto out = owned_array<double>({size_t(reps)});
+        auto out = new_array<double>({size_t(reps)});
         {
           nb::gil_scoped_release release;
           bootstrap.replicates(reps, seed, out.data(), num_threads);
@@ -97,8 +88,8 @@ void bind_stats(nb::module_& m) {
       [](int64_t runs_x, int64_t runs_y, int64_t tasks, int64_t rep, uint64_t seed) {
         std::vector<double> zeros_x(size_t(runs_x * tasks), 0.0), zeros_y(size_t(runs_y * tasks), 0.0);
         stats::ImprovementBootstrap bootstrap(zeros_x.data(), runs_x, zeros_y.data(), runs_y, tasks);
-        auto ix = owned_array<int64_t>({size_t(runs_x), size_t(tasks)});
-        auto iy = owned_array<int64_t>({size_t(runs_y), size_t(tasks)});
+        auto ix = new_array<int64_t>({size_t(runs_x), size_t(tasks)});
+        auto iy = new_array<int64_t>({size_t(runs_y), size_t(tasks)});
         bootstrap.resample_indices(rep, seed, ix.data(), iy.data());
         return nb::make_tuple(ix, iy);
       },
@@ -111,7 +102,7 @@ void bind_stats(nb::module_& m) {
       "all_subsets",
       [](int64_t n, int64_t k, int64_t count) {
         const std::vector<uint8_t> masks = stats::all_subsets(n, k, count);
-        auto out = owned_array<bool>({size_t(count), size_t(n)});
+        auto out = new_array<bool>({size_t(count), size_t(n)});
         std::copy(masks.begin(), masks.end(), reinterpret_cast<uint8_t*>(out.data()));
         return out;
       },
@@ -121,7 +112,7 @@ void bind_stats(nb::module_& m) {
       "random_subsets",
       [](int64_t n, int64_t k, int64_t count, uint64_t seed, uint64_t stream) {
         const std::vector<uint8_t> masks = stats::random_subsets(n, k, count, seed, stream);
-        auto out = owned_array<bool>({size_t(count), size_t(n)});
+        auto out = new_array<bool>({size_t(count), size_t(n)});
         std::copy(masks.begin(), masks.end(), reinterpret_cast<uint8_t*>(out.data()));
         return out;
       },
@@ -131,8 +122,8 @@ void bind_stats(nb::module_& m) {
       "subset_means",
       [](Vector z, nb::ndarray<const bool, nb::ndim<2>, nb::c_contig, nb::device::cpu> masks) {
         TURBORL_CHECK(masks.shape(1) == z.shape(0), "masks must have one column per value");
-        auto mean_in = owned_array<double>({masks.shape(0)});
-        auto mean_out = owned_array<double>({masks.shape(0)});
+        auto mean_in = new_array<double>({masks.shape(0)});
+        auto mean_out = new_array<double>({masks.shape(0)});
         {
           nb::gil_scoped_release release;
           stats::subset_means(z.data(), int64_t(z.shape(0)), reinterpret_cast<const uint8_t*>(masks.data()),

@@ -32,6 +32,12 @@ struct DeterministicTransitions {
   void for_each_successor(int64_t row, Visit&& visit) const {
     if (next[row] >= 0) visit(next[row]);
   }
+
+  // Asks the CPU to fetch the values this row will read: next states are scattered over the
+  // value vector, so without it each row waits for a cache miss (host only).
+  void prefetch(int64_t row, const double* value) const {
+    if (next[row] >= 0) __builtin_prefetch(value + next[row]);
+  }
 };
 
 struct SparseTransitions {
@@ -52,6 +58,12 @@ struct SparseTransitions {
   void for_each_successor(int64_t row, Visit&& visit) const {
     for (int64_t k = offsets[row]; k < offsets[row + 1]; ++k) {
       if (next[k] >= 0 && probs[k] > 0.0) visit(next[k]);
+    }
+  }
+
+  void prefetch(int64_t row, const double* value) const {
+    for (int64_t k = offsets[row]; k < offsets[row + 1]; ++k) {
+      if (next[k] >= 0) __builtin_prefetch(value + next[k]);
     }
   }
 };
