@@ -109,7 +109,8 @@ struct Board {
       }
     }
     // The first player moves first, so it has as many stones as the second player or one more.
-    if (first != second && first != second + 1) return "the players' stone counts differ by more than the turn order allows";
+    if (first != second && first != second + 1)
+      return "the players' stone counts differ by more than the turn order allows";
     if (state[kNumMoves] != first + second) return "num_moves is not the number of stones";
     if (state[kToPlay] != (first == second ? 1 : -1)) return "to_play does not match the stone counts";
     if (state[kTerminal] != 0 && state[kTerminal] != 1) return "terminal is neither 0 nor 1";
