@@ -61,6 +61,7 @@ const int8_t* checked_states(const AnyArray& states) {
   TURBORL_CHECK(states.ndim() == 2 && states.shape(1) == size_t(Game::kStateSize), "states must have shape (B, ",
                 Game::kStateSize, ") for ", Game::name, ", got ", shape_name(states));
   const auto* data = static_cast<const int8_t*>(states.data());
+  nb::gil_scoped_release release;  // reacquired before a failed check's exception reaches Python
   for (size_t b = 0; b < states.shape(0); ++b) {
     const char* reason = Game::invalid_reason(data + b * Game::kStateSize);
     TURBORL_CHECK(reason == nullptr, "states[", b, "] is not a valid ", Game::name, " state: ", reason);
@@ -100,7 +101,10 @@ void bind_game(nb::module_& m, const char* illegal_move_reason) {
       [](int64_t batch_size) {
         TURBORL_CHECK(batch_size >= 0, "batch_size must be >= 0, got ", batch_size);
         auto states = new_array<int8_t>({size_t(batch_size), S});
-        for (int64_t b = 0; b < batch_size; ++b) Game::initial_state(states.data() + b * S);
+        {
+          nb::gil_scoped_release release;
+          for (int64_t b = 0; b < batch_size; ++b) Game::initial_state(states.data() + b * S);
+        }
         return states;
       },
       "batch_size"_a, "int8 [batch_size, state_size]: empty boards, the first player (+1) to move.");
@@ -172,10 +176,13 @@ void bind_game(nb::module_& m, const char* illegal_move_reason) {
         auto to_play = new_array<int8_t>({B});
         auto terminal = new_array<bool>({B});
         auto winner = new_array<int8_t>({B});
-        for (size_t b = 0; b < B; ++b) {
-          to_play.data()[b] = in[b * S + Rules::kToPlay];
-          terminal.data()[b] = in[b * S + Rules::kTerminal] != 0;
-          winner.data()[b] = in[b * S + Rules::kWinner];
+        {
+          nb::gil_scoped_release release;
+          for (size_t b = 0; b < B; ++b) {
+            to_play.data()[b] = in[b * S + Rules::kToPlay];
+            terminal.data()[b] = in[b * S + Rules::kTerminal] != 0;
+            winner.data()[b] = in[b * S + Rules::kWinner];
+          }
         }
         return nb::make_tuple(to_play, terminal, winner);
       },
