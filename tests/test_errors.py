@@ -1238,3 +1238,146 @@ def test_enumerate_mdp_rejects_bad_arguments():
         enumerate_mdp("CombinationLock-v0", 0)
     with pytest.raises(ValueError, match=r"needs discrete actions"):
         enumerate_mdp("Pendulum-v1")
+
+
+# ---- board games ----------------------------------------------------------------------------------
+
+def _tictactoe_states(*moves_per_game):
+    from turborl.games import make_game
+
+    game = make_game("tictactoe")
+    states = game.initial_states(len(moves_per_game))
+    for b, moves in enumerate(moves_per_game):
+        for action in moves:
+            states[b:b + 1] = game.step(states[b:b + 1], [action])[0]
+    return states
+
+
+def _corrupted(name, index, value):
+    from turborl.games import make_game
+
+    states = make_game(name).initial_states(2)
+    states[1, index] = value
+    return states
+
+
+@pytest.mark.parametrize(
+    "name, states, actions, error, pattern",
+    [
+        ("tictactoe", np.zeros((2, 13), np.int64), [0, 0], ValueError,
+         r"states must be an int8 array of tictactoe states, got dtype int64"),
+        ("tictactoe", np.zeros(13, np.int8), [0], ValueError, r"states must have shape \(B, 13\) for tictactoe, got \(13,\)"),
+        ("connect4", np.zeros((2, 13), np.int8), [0, 0], ValueError,
+         r"states must have shape \(B, 46\) for connect4, got \(2, 13\)"),
+        ("tictactoe", np.array([["x"] * 13]), [0], TypeError, r"states must be an int8 array, got dtype <U1"),
+        ("tictactoe", "initial", [0, 0, 0], ValueError, r"actions must have shape \(2,\) \(one per state\), got \(3,\)"),
+        ("tictactoe", "initial", [0.0, 1.0], ValueError, r"actions must be an int64 array, got dtype float64"),
+        ("tictactoe", "initial", ["a", "b"], TypeError, r"actions must be an integer array, got dtype <U1"),
+        ("tictactoe", "initial", [0, 9], ValueError, r"actions\[1\] = 9 is out of range \[0, 9\) in tictactoe game 1"),
+        ("connect4", "initial", [-1, 0], ValueError, r"actions\[0\] = -1 is out of range \[0, 7\) in connect4 game 0"),
+        ("tictactoe", _tictactoe_states([], [4]), [4, 4], ValueError,
+         r"actions\[1\] = 4 is illegal in tictactoe game 1: the cell is occupied"),
+        ("tictactoe", _tictactoe_states([], [0, 3, 1, 4, 2]), [4, 5], ValueError,
+         r"states\[1\] is a finished tictactoe game: it has no legal action"),
+        ("tictactoe", _corrupted("tictactoe", 4, 2), [0, 0], ValueError,
+         r"states\[1\] is not a valid tictactoe state: a cell holds a value other than -1, 0 or 1"),
+        ("tictactoe", _corrupted("tictactoe", 9, -1), [0, 0], ValueError,
+         r"states\[1\] is not a valid tictactoe state: to_play does not match the stone counts"),
+        ("tictactoe", _corrupted("tictactoe", 0, -1), [0, 0], ValueError,
+         r"states\[1\] is not a valid tictactoe state: the players' stone counts differ"),
+        ("connect4", _corrupted("connect4", 3, 1), [0, 0], ValueError,
+         r"states\[1\] is not a valid connect4 state: num_moves is not the number of stones"),
+    ],
+)
+def test_game_step_rejects_bad_input(name, states, actions, error, pattern):
+    from turborl.games import make_game
+
+    game = make_game(name)
+    if isinstance(states, str):
+        states = game.initial_states(2)
+    with pytest.raises(error, match=pattern):
+        game.step(states, np.array(actions))
+
+
+def test_game_step_rejects_a_full_connect4_column_and_a_floating_stone():
+    from turborl.games import make_game
+
+    game = make_game("connect4")
+    states = game.initial_states(2)
+    for _ in range(6):
+        states = game.step(states, [2, 5])[0]
+    with pytest.raises(ValueError, match=r"actions\[0\] = 2 is illegal in connect4 game 0: the column is full"):
+        game.step(states, [2, 0])
+    floating = game.initial_states(1)
+    floating[0, [0, 42, 43]] = [1, -1, 1]  # a stone in the top row of an empty column
+    with pytest.raises(ValueError, match=r"states\[0\] is not a valid connect4 state: a stone floats above an empty cell"):
+        game.legal_actions(floating)
+
+
+def test_game_functions_reject_bad_arguments():
+    from turborl.games import BatchedGames, make_game, mcts_model, rollout_evaluator
+
+    with pytest.raises(ValueError, match=r"name must be one of tictactoe, connect4; got 'chess'"):
+        make_game("chess")
+    game = make_game("tictactoe")
+    with pytest.raises(ValueError, match=r"batch_size must be >= 0, got -1"):
+        game.initial_states(-1)
+    with pytest.raises(TypeError, match=r"batch_size must be an integer, got float"):
+        game.initial_states(2.0)
+    states = game.initial_states(2)
+    for function in (game.legal_actions, game.observe, game.to_play, game.terminal, game.winner):
+        with pytest.raises(ValueError, match=r"states must have shape \(B, 13\)"):
+            function(states[0])
+    with pytest.raises(ValueError, match=r"num_playouts must be >= 1, got 0"):
+        game.playout_values(states, num_playouts=0)
+    with pytest.raises(ValueError, match=r"seed must be in \[0, 2\*\*64\), got -1"):
+        game.playout_values(states, seed=-1)
+    with pytest.raises(ValueError, match=r"num_threads must be in \[1, 256\], got 0"):
+        game.playout_values(states, num_threads=0)
+
+    with pytest.raises(TypeError, match=r"game must be a Game or a game's name, got int"):
+        BatchedGames(3, num_games=2)
+    with pytest.raises(ValueError, match=r"num_games must be >= 1, got 0"):
+        BatchedGames("tictactoe", num_games=0)
+    games = BatchedGames("tictactoe", num_games=2)
+    with pytest.raises(ValueError, match=r"states must have shape \(2, 13\), got \(3, 13\)"):
+        games.set_state(game.initial_states(3))
+    with pytest.raises(ValueError, match=r"states must be an int8 array"):
+        games.set_state(np.zeros((2, 13)))
+    with pytest.raises(ValueError, match=r"mask must be a bool array of shape \(2,\), got int64 \(2,\)"):
+        games.reset(np.array([1, 0]))
+
+    with pytest.raises(TypeError, match=r"evaluate must be callable, got str"):
+        mcts_model(game, "rollouts")
+    with pytest.raises(ValueError, match=r"num_playouts must be >= 1, got 0"):
+        rollout_evaluator(game, num_playouts=0)
+    wrong_shape = mcts_model(game, lambda s: (np.zeros((len(s), 7), np.float32), np.zeros(len(s), np.float32)))
+    with pytest.raises(ValueError, match=r"evaluate's prior_logits must have shape \(2, 9\), got \(2, 7\)"):
+        wrong_shape.root(states)
+    no_value = mcts_model(game, lambda s: (np.zeros((len(s), 9), np.float32), np.full(len(s), np.nan)))
+    with pytest.raises(ValueError, match=r"evaluate's value must be finite, got nan"):
+        no_value.root(states)
+    with pytest.raises(ValueError, match=r"states\[1\] is a finished game: a search needs a move to make"):
+        mcts_model(game, rollout_evaluator(game)).root(_tictactoe_states([], [0, 3, 1, 4, 2]))
+
+
+def test_game_solvers_reject_bad_arguments():
+    from turborl.games import connect4_solve, connect4_solve_batch, make_game, optimal_actions, tictactoe_values
+
+    empty = make_game("connect4").initial_states(2)
+    with pytest.raises(ValueError, match=r"max_nodes must be >= 1, got 0"):
+        connect4_solve(empty[0], max_nodes=0)
+    with pytest.raises(ValueError, match=r"state must be one state of shape \(46,\), got shape \(2, 46\)"):
+        connect4_solve(empty)
+    with pytest.raises(ValueError, match=r"states must have shape \(B, 46\) for connect4, got \(2, 13\)"):
+        connect4_solve_batch(make_game("tictactoe").initial_states(2))
+    with pytest.raises(ValueError, match=r"num_threads must be in \[1, 256\], got 300"):
+        connect4_solve_batch(empty, num_threads=300)
+    with pytest.raises(ValueError, match=r"states must have shape \(B, 13\) for tictactoe, got \(2, 46\)"):
+        tictactoe_values(empty)
+    with pytest.raises(ValueError, match=r"state must be one state of shape \(13,\), got shape \(1, 13\)"):
+        optimal_actions(_tictactoe_states([]))
+    # Both players have a line: consistent fields, but no game reaches it.
+    both_won = np.array([[1, 1, 1, -1, -1, -1, 0, 0, 0, 1, 6, 1, -1]], np.int8)
+    with pytest.raises(ValueError, match=r"states\[0\] cannot be reached from the empty board"):
+        tictactoe_values(both_won)

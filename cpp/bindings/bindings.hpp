@@ -10,6 +10,7 @@ namespace turborl::bindings {
 
 void bind_core(nanobind::module_& m);
 void bind_envs(nanobind::module_& m);
+void bind_games(nanobind::module_& m);
 void bind_mcts(nanobind::module_& m);
 void bind_nn(nanobind::module_& m);
 void bind_planning(nanobind::module_& m);

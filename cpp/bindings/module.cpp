@@ -6,6 +6,7 @@ NB_MODULE(_core, m) {
   m.doc() = "turborl's C++ core. Use the Python API in turborl.* instead of this module directly.";
   turborl::bindings::bind_core(m);
   turborl::bindings::bind_envs(m);
+  turborl::bindings::bind_games(m);
   turborl::bindings::bind_mcts(m);
   turborl::bindings::bind_nn(m);
   turborl::bindings::bind_planning(m);

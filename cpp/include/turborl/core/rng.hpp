@@ -38,6 +38,7 @@ enum class StreamPurpose : uint32_t {
   kEnvReset = 1,  // initial states of one episode
   kEnvStep = 2,         // per-step randomness of the dynamics (actuator noise)
   kEnvObservation = 3,  // sensor noise of the observation emitted at one step
+  kGamePlayout = 4,     // the moves of one random playout of a board game
 };
 
 // A stream of 64-bit draws: key = a 64-bit seed, counter = (block, word1, word2, word3) where

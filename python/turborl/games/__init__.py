@@ -1,0 +1,33 @@
+"""Board games for tree search and AlphaZero: tic-tac-toe and Connect Four (7 x 6), with batched
+rules in C++, perfect solvers for tests and evaluation, and the exact model for ``turborl.mcts``.
+
+>>> from turborl.games import make_game, mcts_model, rollout_evaluator
+>>> game = make_game("connect4")
+>>> states = game.initial_states(8)                        # int8 [8, 46]
+>>> states, rewards, terminal = game.step(states, actions) # a new array; the input is unchanged
+>>> game.legal_actions(states), game.observe(states)        # bool [8, 7], float32 [8, 2, 6, 7]
+>>> model = mcts_model(game, rollout_evaluator(game))       # model.root, model.recurrent_fn
+
+Needs neither torch nor JAX.
+"""
+
+from turborl.games.batched import BatchedGames
+from turborl.games.connect4_solver import Connect4Solution, connect4_solve, connect4_solve_batch
+from turborl.games.game import GAME_NAMES, Game, make_game
+from turborl.games.mcts_model import GameModel, mcts_model, rollout_evaluator
+from turborl.games.tictactoe_solver import optimal_actions, tictactoe_values
+
+__all__ = [
+    "GAME_NAMES",
+    "BatchedGames",
+    "Connect4Solution",
+    "Game",
+    "GameModel",
+    "connect4_solve",
+    "connect4_solve_batch",
+    "make_game",
+    "mcts_model",
+    "optimal_actions",
+    "rollout_evaluator",
+    "tictactoe_values",
+]
