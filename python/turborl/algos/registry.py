@@ -6,13 +6,14 @@ __all__ = ["algorithm_class", "algorithm_names"]
 
 
 def _algorithms() -> dict[str, type]:
+    from turborl.algos.alphazero import AlphaZero
     from turborl.algos.dqn import DQN
     from turborl.algos.ppo import PPO
     from turborl.algos.sac import SAC
     from turborl.algos.stream import StreamAC, StreamQ, StreamSARSA
     from turborl.algos.td3 import TD3
 
-    return {"ppo": PPO, "dqn": DQN, "sac": SAC, "td3": TD3, "stream_ac": StreamAC, "stream_q": StreamQ,
+    return {"alphazero": AlphaZero, "ppo": PPO, "dqn": DQN, "sac": SAC, "td3": TD3, "stream_ac": StreamAC, "stream_q": StreamQ,
             "stream_sarsa": StreamSARSA}
 
 

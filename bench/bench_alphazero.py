@@ -1,0 +1,73 @@
+"""AlphaZero (turborl.algos.alphazero) on tic-tac-toe and Connect Four.
+
+    python bench/bench_alphazero.py [--ttt-seeds 3] [--c4-steps 200000] [--c4-games 50]
+
+Tic-tac-toe: each seed trains with the defaults (120k self-play positions, Gumbel MuZero search
+with 32 simulations) and then plays 200 games against the perfect solver (turborl.games'
+negamax, a uniformly random choice among its optimal moves), 100 with each side; the goal is
+no loss. Connect Four: one run of ``--c4-steps`` positions, then ``--c4-games`` games against
+plain rollout MCTS with 200 simulations (uniform priors, one random playout per leaf), half with
+each side, and against a uniformly random player. Wall-clocks include the evaluations.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+import torch
+
+from turborl.algos.alphazero import AlphaZero, AlphaZeroConfig, play_match
+from turborl.games import optimal_actions
+
+
+def perfect_player(states: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    return np.array([rng.choice(optimal_actions(state)) for state in states], np.int64)
+
+
+def results_against(run: AlphaZero, opponent, games: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    me = run.network_player()
+    half = games // 2
+    return np.concatenate([play_match(run.game, me, opponent, games - half, rng),
+                           1.0 - play_match(run.game, opponent, me, half, rng)])
+
+
+def summary(results: np.ndarray) -> str:
+    return f"{int(np.sum(results == 1.0))} / {int(np.sum(results == 0.5))} / {int(np.sum(results == 0.0))}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--ttt-seeds", type=int, default=3)
+    parser.add_argument("--c4-steps", type=int, default=200_000)
+    parser.add_argument("--c4-simulations", type=int, default=32)
+    parser.add_argument("--c4-games", type=int, default=50)
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+
+    print("| game | seed | positions | train + eval wall-clock | opponent | games | wins / draws / losses |")
+    print("|---|---|---|---|---|---|---|")
+    for seed in range(args.ttt_seeds):
+        start = time.perf_counter()
+        run = AlphaZero(AlphaZeroConfig(game="tictactoe", seed=seed, progress=False)).learn()
+        results = results_against(run, perfect_player, 200, seed + 100)
+        print(f"| tic-tac-toe | {seed} | {run.global_step:,} | {time.perf_counter() - start:.0f} s | perfect solver | "
+              f"200 | {summary(results)} |", flush=True)
+    if args.c4_steps:
+        start = time.perf_counter()
+        config = AlphaZeroConfig(game="connect4", total_timesteps=args.c4_steps, num_simulations=args.c4_simulations,
+                                 hidden_sizes=(256, 256), eval_interval=args.c4_steps, eval_episodes=10,
+                                 progress=False)
+        run = AlphaZero(config).learn()
+        trained = time.perf_counter() - start
+        vs_mcts = results_against(run, run.rollout_mcts_player(200, seed=7), args.c4_games, 200)
+        vs_random = results_against(run, run.random_player, args.c4_games, 300)
+        print(f"| Connect Four | 0 | {run.global_step:,} | {trained:.0f} s | rollout MCTS, 200 simulations | "
+              f"{args.c4_games} | {summary(vs_mcts)} |")
+        print(f"| Connect Four | 0 | {run.global_step:,} | | uniformly random | {args.c4_games} | {summary(vs_random)} |")
+
+
+if __name__ == "__main__":
+    main()

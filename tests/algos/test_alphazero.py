@@ -1,0 +1,84 @@
+"""AlphaZero on tic-tac-toe: value targets from the game's outcome, learning measured against the
+perfect solver, exact resume, the CLI's files."""
+
+import numpy as np
+import pytest
+import torch
+
+from turborl.algos.alphazero import AlphaZero, AlphaZeroConfig, play_match
+from turborl.games import optimal_actions
+
+
+def small_config(**overrides):
+    values = dict(game="tictactoe", num_envs=32, num_simulations=8, total_timesteps=640, eval_interval=10**9,
+                  eval_episodes=4, opponent_simulations=8, progress=False, seed=0)
+    values.update(overrides)
+    return AlphaZeroConfig(**values)
+
+
+def perfect_player(states, rng):
+    return np.array([rng.choice(optimal_actions(state)) for state in states], np.int64)
+
+
+def test_value_targets_are_the_outcome_for_the_player_to_move():
+    run = AlphaZero(small_config(num_envs=1))
+    moves = 0
+    while run.replay_count == 0:  # play one whole self-play game
+        run._iteration()
+        moves += 1
+    outcomes = run.replay["outcome"][: run.replay_count]
+    assert len(outcomes) == moves and 5 <= moves <= 9
+    # The last position's mover won (+1) or drew (0); a win alternates sign back through the game.
+    if outcomes[-1] == 1.0:
+        np.testing.assert_array_equal(outcomes[::-1], [(-1.0) ** k for k in range(moves)])
+    else:
+        assert moves == 9
+        np.testing.assert_array_equal(outcomes, 0.0)
+    # The policy targets are the search's distributions over legal moves.
+    policies = run.replay["policy"][:moves]
+    np.testing.assert_allclose(policies.sum(axis=1), 1.0, atol=1e-5)
+    assert not np.any(policies[~run.replay["legal"][:moves]] > 0)
+
+
+def test_training_reduces_losses_against_the_perfect_player():
+    def losses(run):
+        rng = np.random.default_rng(0)
+        me = run.network_player()
+        first = play_match(run.game, me, perfect_player, 50, rng)
+        second = 1.0 - play_match(run.game, perfect_player, me, 50, rng)
+        return int(np.sum(np.concatenate([first, second]) == 0.0))
+
+    untrained = AlphaZero(small_config(num_simulations=16))
+    trained = AlphaZero(small_config(num_simulations=16, total_timesteps=20_000, num_envs=64)).learn()
+    assert losses(trained) < losses(untrained) / 2
+
+
+def test_resume_continues_exactly(tmp_path):
+    config = small_config(total_timesteps=1280, checkpoint_interval=640)
+    whole = AlphaZero(config, tmp_path / "whole").learn()
+    AlphaZero(config, tmp_path / "split").learn(stop_at=640)
+    resumed = AlphaZero.resume(tmp_path / "split").learn()
+    for ours, theirs in zip(whole.network.state_dict().values(), resumed.network.state_dict().values()):
+        torch.testing.assert_close(ours, theirs, rtol=0, atol=0)
+    assert resumed.replay_count == whole.replay_count
+
+
+def test_cli_trains_and_writes_win_rates(tmp_path):
+    from turborl.cli import main
+
+    out = tmp_path / "run"
+    main(["train", "alphazero", "--game", "tictactoe", "--total-timesteps", "256", "--num-envs", "32",
+          "--num-simulations", "4", "--eval-interval", "128", "--eval-episodes", "4", "--opponent-simulations", "4",
+          "--progress", "false", "--out", str(out)])
+    rows = (out / "win_rates.csv").read_text().splitlines()
+    assert rows[0] == "step,vs_random,vs_rollout_mcts" and len(rows) == 3
+    assert (out / "win_rates.png").stat().st_size > 0 and (out / "network.pt").exists()
+
+
+def test_config_rejects_bad_values():
+    with pytest.raises(ValueError, match="game must be one of tictactoe, connect4, got 'chess'"):
+        small_config(game="chess")
+    with pytest.raises(ValueError, match="search must be 'gumbel' or 'muzero'"):
+        small_config(search="alphabeta")
+    with pytest.raises(ValueError, match="num_simulations must be >= 1, got 0"):
+        small_config(num_simulations=0)
