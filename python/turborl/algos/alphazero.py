@@ -29,9 +29,7 @@ from torch import nn
 from turborl import _atomic
 from turborl.algos.base import Algorithm
 from turborl.algos.checkpoint import module_state
-from turborl.algos.config import Config, save_config
-from turborl.algos.run_log import RunLog
-from turborl.algos.seeding import seed_everything
+from turborl.algos.config import Config
 
 __all__ = ["AlphaZero", "AlphaZeroConfig", "PolicyValueNet", "play_match"]
 
@@ -164,31 +162,14 @@ class AlphaZero(Algorithm):
 
     Config = AlphaZeroConfig
 
-    def __init__(self, config: AlphaZeroConfig, out_dir: str | Path | None = None) -> None:
-        # The base class builds Gymnasium envs from env_id; a game needs none of that, so this sets
-        # up the same fields (config, run directory, log, schedule) around BatchedGames instead.
+    def _open_envs(self) -> None:
+        # A batch of self-play games instead of Gymnasium envs; the base class's checkpoints save
+        # and restore them through get_state/set_state like any env.
         from turborl.games import BatchedGames, make_game
 
-        if not isinstance(config, AlphaZeroConfig):
-            raise TypeError(f"AlphaZero takes an AlphaZeroConfig, got {type(config).__name__}")
-        self.config = config
-        self.out_dir = None if out_dir is None else Path(out_dir)
-        if self.out_dir is not None:
-            self.out_dir.mkdir(parents=True, exist_ok=True)
-            save_config(config, self.out_dir / "config.yaml")
-        self.rng = seed_everything(config.seed, config.torch_threads)
-        self.game = make_game(config.game)
-        self.envs = BatchedGames(self.game, config.num_envs)
-        self.envs.reset()
+        self.game = make_game(self.config.game)
+        self.envs = BatchedGames(self.game, self.config.num_envs)
         self.obs = self.envs.get_state()
-        self.global_step = 0
-        self.iteration = 0
-        self._next_eval = config.eval_interval
-        self._next_checkpoint = config.checkpoint_interval or None
-        self.log = RunLog(self.out_dir, self.Config.algorithm, config.env_id, config.seed, config.total_timesteps,
-                          progress=config.progress, tensorboard=config.tensorboard)
-        self.win_rates: list[tuple[int, float, float]] = []  # (step, vs random, vs rollout MCTS)
-        self._build()
 
     def _build(self) -> None:
         game, config = self.game, self.config
@@ -196,6 +177,7 @@ class AlphaZero(Algorithm):
         self.network = PolicyValueNet(obs_size, game.num_actions, config.hidden_sizes)
         self.optimizer = torch.optim.AdamW(self.network.parameters(), lr=config.learning_rate,
                                            weight_decay=config.weight_decay)
+        self.win_rates: list[tuple[int, float, float]] = []  # (step, vs random, vs rollout MCTS)
         capacity = config.replay_size
         self.replay = {
             "obs": np.zeros((capacity, obs_size), np.float32),

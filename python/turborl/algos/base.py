@@ -38,18 +38,24 @@ class Algorithm:
             self.out_dir.mkdir(parents=True, exist_ok=True)
             save_config(config, self.out_dir / "config.yaml")
         self.rng = seed_everything(config.seed, config.torch_threads)
-        self.envs = make_envs(config.env_id, config.num_envs, config.seed, backend=config.env_backend,
-                              autoreset_mode=self.autoreset_mode)
-        self.observation_space = self.envs.single_observation_space
-        self.action_space = self.envs.single_action_space
+        self._open_envs()
         self.global_step = 0
         self.iteration = 0
         self._next_eval = config.eval_interval
         self._next_checkpoint = config.checkpoint_interval or None
         self.log = RunLog(self.out_dir, self.Config.algorithm, config.env_id, config.seed, config.total_timesteps,
                           progress=config.progress, tensorboard=config.tensorboard)
-        self.obs, _ = self.envs.reset(seed=config.seed)
         self._build()
+
+    def _open_envs(self) -> None:
+        """``self.envs`` (with ``get_state``/``set_state`` for exact resume), their spaces and the
+        first observations ``self.obs``; algorithms on other kinds of worlds (board games) override it."""
+        config = self.config
+        self.envs = make_envs(config.env_id, config.num_envs, config.seed, backend=config.env_backend,
+                              autoreset_mode=self.autoreset_mode)
+        self.observation_space = self.envs.single_observation_space
+        self.action_space = self.envs.single_action_space
+        self.obs, _ = self.envs.reset(seed=config.seed)
 
     # ---- what algorithms implement -----------------------------------------------------------
 
