@@ -2,7 +2,7 @@
 
     python bench/bench_alphazero.py [--ttt-seeds 3] [--c4-steps 200000] [--c4-games 50]
 
-Tic-tac-toe: each seed trains with the defaults (120k self-play positions, Gumbel MuZero search
+Tic-tac-toe: each seed trains with the defaults (200k self-play positions, Gumbel MuZero search
 with 32 simulations) and then plays 200 games against the perfect solver (turborl.games'
 negamax, a uniformly random choice among its optimal moves), 100 with each side; the goal is
 no loss. Connect Four: one run of ``--c4-steps`` positions, then ``--c4-games`` games against
