@@ -593,7 +593,7 @@ def train(argv, capsys):
 @pytest.mark.parametrize(
     "argv, pattern",
     [
-        (["a2c", "--env", "CartPole-v1"], r"unknown algorithm 'a2c'; turborl trains dqn, ppo, sac"),
+        (["a2c", "--env", "CartPole-v1"], r"unknown algorithm 'a2c'; turborl trains alphazero, dqn, ppo, sac"),
         (["ppo", "--env", "NoSuchEnv-v9"], r"env_id 'NoSuchEnv-v9' is neither a turborl env nor a registered"),
         (["ppo", "--env", "CartPole-v1", "--learning-rate", "fast"], r"learning_rate must be a number, got 'fast'"),
         (["ppo", "--env", "CartPole-v1", "--num-envs", "2.5"], r"num_envs must be an integer, got '2.5'"),
