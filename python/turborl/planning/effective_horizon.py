@@ -259,13 +259,11 @@ def greedy_returns(mdp: TabularMDP, max_k: int = 5, *, num_threads: int = 1) -> 
         greedy = q >= np.max(np.nan_to_num(q, nan=-np.inf), axis=2, keepdims=True)
         # The worst greedy action at every timestep: a time-dependent deterministic policy.
         masked = np.where(greedy, 0.0, np.inf)
-        policy = np.zeros(q.shape)
         values = np.zeros(mdp.num_states)
         for t in range(mdp.horizon - 1, -1, -1):
             step_q, _ = mdp._core.backup(values, mdp.gamma, _MAX, None, None, analysis.threads)
             choice = np.argmin(np.nan_to_num(step_q + masked[t], nan=np.inf), axis=1)
             values = step_q[np.arange(mdp.num_states), choice]
-            policy[t, np.arange(mdp.num_states), choice] = 1.0
         returns.append(float(values[mdp.initial_state]))
         if k < max_k:
             q = analysis.backup(q)
