@@ -3,7 +3,7 @@ reinforcement learning algorithm that masters chess, shogi, and Go through self-
 2018; the search is Gumbel MuZero by default, Danihelka et al., "Policy improvement by planning
 with Gumbel", ICLR 2022, whose policy targets improve on the prior even with few simulations).
 
-    turborl train alphazero --game tictactoe        # 200k positions, ~1.5 min: never loses to perfect play
+    turborl train alphazero --game tictactoe        # 200k positions, ~1.5 min
     turborl train alphazero --game connect4 --total-timesteps 400000 --num-simulations 64
 
 One iteration plays one move in each of ``num_envs`` self-play games at once: a batched search
@@ -52,8 +52,8 @@ class AlphaZeroConfig(Config):
     algorithm: ClassVar[str] = "alphazero"
     game: str = "tictactoe"
     env_id: str = "tictactoe"
-    # Tic-tac-toe: at 120k positions one seed of three still lost 20 of 200 games to perfect play;
-    # at 200k none did (bench/RESULTS.md).
+    # Tic-tac-toe: losses to perfect play in 200 games vary by seed, 0-20 at 120k and 0-7 at 200k
+    # positions (bench/RESULTS.md).
     total_timesteps: int = 200_000
     num_envs: int = 64
     hidden_sizes: tuple[int, ...] = (128, 128)
