@@ -9,7 +9,8 @@ implementation runs the same Jacobi sweep from V = 0, a fixed number of times:
   - turborl: ``value_iteration(mdp, tol=1e-300, max_sweeps=K, num_threads=1 or 2)`` (the tol
     never stops it before K sweeps; ``.sweeps`` is checked). A call also allocates Q, starts
     its thread pool and runs one last backup that writes Q, so the time of a sweep is the
-    marginal one, (t(K sweeps) - t(1 sweep)) / (K - 1).
+    marginal one, (t(K sweeps) - t(1 sweep)) / (K - 1), K >= 5 (kept between t(K) / (K + 4)
+    and t(K) / K when noise from other processes pushes it outside).
   - SciPy: the effective-horizon repository's approach (``effective_horizon/mdp_utils.py``): a
     ``scipy.sparse.csr_matrix`` P of shape (S*A, S) and, per sweep,
     ``Q = R + gamma * (P @ V).reshape(S, A); V = Q.max(1)``, written with in-place ``*=``/``+=``
@@ -27,6 +28,10 @@ reward (8) for CSR; per entry: index int32 (4) + probability float64 (8) for CSR
 counted, so a random MDP whose V exceeds the last-level cache is far from this bound. The
 machine's bandwidth is measured in the same run: np.copyto of 1 GiB arrays (bytes read +
 written / time) on one thread and on two threads (each copying one half).
+
+"V check": turborl's V equals SciPy's (and the dense one's) after the same number of sweeps.
+"others": CPUs that other processes used during the row (from /proc/stat); above ~0.1 the
+row's two-thread figures in particular are not trustworthy on a 2-CPU machine.
 
 Memory: each configuration's peak (arrays of both implementations plus the largest temporaries)
 is estimated before anything is allocated; configurations above --max-gb, or above 70% of
