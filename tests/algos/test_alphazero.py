@@ -21,7 +21,7 @@ def perfect_player(states, rng):
 
 
 def test_value_targets_are_the_outcome_for_the_player_to_move():
-    run = AlphaZero(small_config(num_envs=1))
+    run = AlphaZero(small_config(num_envs=1, augment=False))
     moves = 0
     while run.replay_count == 0:  # play one whole self-play game
         run._iteration()
@@ -38,6 +38,36 @@ def test_value_targets_are_the_outcome_for_the_player_to_move():
     policies = run.replay["policy"][:moves]
     np.testing.assert_allclose(policies.sum(axis=1), 1.0, atol=1e-5)
     assert not np.any(policies[~run.replay["legal"][:moves]] > 0)
+
+
+def test_board_symmetries_move_stones_moves_and_policy_together():
+    from turborl.algos.alphazero import board_symmetries
+    from turborl.games import make_game
+
+    game = make_game("tictactoe")
+    states = game.initial_states(1)
+    for action in (1, 5, 0):  # X top middle, O middle right, X top left
+        states, _, _ = game.step(states, np.array([action]))
+    policy = np.arange(9, dtype=np.float32) / 36.0
+    variants = board_symmetries(game, game.observe(states).reshape(-1), game.legal_actions(states)[0], policy)
+    assert len(variants) == 8
+    seen = set()
+    for obs, legal, moved_policy in variants:
+        planes = obs.reshape(2, 3, 3)
+        np.testing.assert_array_equal(legal, planes.sum(axis=0).reshape(-1) == 0)  # legal = empty cells
+        # Each cell keeps its policy value: the pairs (stones, policy) of a cell move together.
+        pairs = sorted(zip(planes.reshape(2, 9).T.tolist(), moved_policy.tolist()))
+        assert pairs == sorted(zip(game.observe(states).reshape(2, 9).T.tolist(), policy.tolist()))
+        seen.add(obs.tobytes())
+    assert len(seen) == 8  # this position has no symmetry of its own
+    connect4 = make_game("connect4")
+    start = connect4.initial_states(1)
+    states, _, _ = connect4.step(start, np.array([0]))
+    mirrored = board_symmetries(connect4, connect4.observe(states).reshape(-1), connect4.legal_actions(states)[0],
+                                np.arange(7, dtype=np.float32))
+    expected, _, _ = connect4.step(start, np.array([6]))
+    np.testing.assert_array_equal(mirrored[1][0], connect4.observe(expected).reshape(-1))
+    np.testing.assert_array_equal(mirrored[1][2], np.arange(7)[::-1])
 
 
 def test_training_reduces_losses_against_the_perfect_player():
