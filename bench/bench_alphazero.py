@@ -19,11 +19,8 @@ import numpy as np
 import torch
 
 from turborl.algos.alphazero import AlphaZero, AlphaZeroConfig, play_match
-from turborl.games import optimal_actions
+from turborl.games import perfect_player
 
-
-def perfect_player(states: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    return np.array([rng.choice(optimal_actions(state)) for state in states], np.int64)
 
 
 def results_against(run: AlphaZero, opponent, games: int, seed: int) -> np.ndarray:

@@ -18,7 +18,7 @@ import time
 import numpy as np
 
 import turborl.mcts as mctx
-from turborl.games import make_game, mcts_model, optimal_actions, rollout_evaluator
+from turborl.games import make_game, mcts_model, perfect_player, rollout_evaluator
 
 
 def main() -> None:
@@ -47,8 +47,8 @@ def main() -> None:
                                      invalid_actions=model.invalid_actions(roots), dirichlet_fraction=0.0,
                                      temperature=0.0)
             actions[mcts_turn] = out.action
-        for b in perfect_turn:
-            actions[b] = rng.choice(optimal_actions(states[b]))
+        if perfect_turn.size:
+            actions[perfect_turn] = perfect_player(states[perfect_turn], rng)
         moving = np.flatnonzero(in_play)
         states[moving] = game.step(states[moving], actions[moving])[0]
 

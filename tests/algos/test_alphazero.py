@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from turborl.algos.alphazero import AlphaZero, AlphaZeroConfig, play_match
-from turborl.games import optimal_actions
+from turborl.games import perfect_player
 
 
 def small_config(**overrides):
@@ -15,9 +15,6 @@ def small_config(**overrides):
     values.update(overrides)
     return AlphaZeroConfig(**values)
 
-
-def perfect_player(states, rng):
-    return np.array([rng.choice(optimal_actions(state)) for state in states], np.int64)
 
 
 def test_value_targets_are_the_outcome_for_the_player_to_move():

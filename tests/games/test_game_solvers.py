@@ -204,3 +204,17 @@ def test_connect4_solver_reports_unknown_when_the_budget_runs_out():
     assert connect4_solve(empty[0], max_nodes=1000) is None
     solution = connect4_solve_batch(empty, max_nodes=1000)
     assert not solution.solved[0] and solution.scores[0] == 0 and solution.nodes[0] == 1001
+
+
+def test_perfect_player_draws_among_the_optimal_actions():
+    from turborl.games import make_game, optimal_actions, perfect_player
+
+    game = make_game("tictactoe")
+    rng = np.random.default_rng(0)
+    states = game.initial_states(64)
+    chosen = perfect_player(states, rng)
+    assert set(chosen.tolist()) == set(range(9))  # every opening keeps the draw; all get drawn
+    states, _, _ = game.step(states, chosen)
+    replies = perfect_player(states, rng)
+    for state, reply in zip(states, replies):
+        assert reply in optimal_actions(state)

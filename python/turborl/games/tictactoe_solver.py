@@ -87,3 +87,9 @@ def optimal_actions(state: Any) -> list:
     positions = solved_positions()
     value = positions[cells]
     return [a for a in range(_NUM_CELLS) if cells[a] == 0 and -positions[_play(cells, a)] == value]
+
+
+def perfect_player(states: Any, rng: np.random.Generator) -> np.ndarray:
+    """int64 ``[B]``: for each unfinished state, one of its ``optimal_actions`` drawn uniformly by
+    ``rng``: a perfect tic-tac-toe opponent that varies its play (``play_match``'s player form)."""
+    return np.array([rng.choice(optimal_actions(state)) for state in np.asarray(states)], np.int64)
