@@ -76,3 +76,14 @@ def finite_float(name: str, value: Any) -> float:
     if not np.isfinite(result):
         raise ValueError(f"{name} must be finite, got {result}")
     return result
+
+
+def is_torch(value: Any) -> bool:
+    """Whether ``value`` is a torch object (checked by module, so torch is never imported here)."""
+    return type(value).__module__.split(".")[0] == "torch"
+
+
+def from_torch(value: Any) -> Any:
+    """A torch tensor as a NumPy array (detached; a view for CPU tensors, a copy from other
+    devices); anything else unchanged. Models and networks may return tensors."""
+    return value.detach().cpu().numpy() if is_torch(value) else value

@@ -75,8 +75,8 @@ class GameModel:
 
     def _evaluate(self, states: np.ndarray) -> tuple:
         prior_logits, value = self.evaluate(states)
-        prior_logits = _checks.finite_array("evaluate's prior_logits", _to_numpy(prior_logits), np.float32)
-        value = _checks.finite_array("evaluate's value", _to_numpy(value), np.float32)
+        prior_logits = _checks.finite_array("evaluate's prior_logits", _checks.from_torch(prior_logits), np.float32)
+        value = _checks.finite_array("evaluate's value", _checks.from_torch(value), np.float32)
         expected = (len(states), self.game.num_actions)
         if prior_logits.shape != expected:
             raise ValueError(f"evaluate's prior_logits must have shape {expected}, got {prior_logits.shape}")
@@ -110,10 +110,3 @@ def rollout_evaluator(game: Any, num_playouts: int = 1, seed: int = 0, num_threa
         return np.zeros((len(states), game.num_actions), np.float32), values
 
     return evaluate
-
-
-def _to_numpy(value: Any) -> Any:
-    """A torch tensor (a network's output) as a NumPy array; anything else unchanged."""
-    if type(value).__module__.split(".")[0] == "torch":
-        return value.detach().cpu().numpy()
-    return value

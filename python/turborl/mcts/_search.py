@@ -24,15 +24,12 @@ _MIN_LOGIT = np.finfo(np.float32).min
 
 # ---- arrays and embeddings ------------------------------------------------------------------------
 
-def _is_torch(value: Any) -> bool:
-    return type(value).__module__.split(".")[0] == "torch"
+_is_torch = _checks.is_torch
 
 
 def _numpy(name: str, value: Any) -> Any:
     """A torch tensor as a NumPy array (models may return tensors); anything else unchanged."""
-    if _is_torch(value):
-        return value.detach().cpu().numpy()
-    return value
+    return _checks.from_torch(value)
 
 
 def _float_array(name: str, value: Any, shape: tuple) -> np.ndarray:

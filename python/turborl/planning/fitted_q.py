@@ -65,12 +65,11 @@ def bellman_targets(rewards: Any, terminated: Any, next_q: Any, *, gamma: float 
 
 
 def _as_array(name: str, value: Any) -> Any:
-    """NumPy view of a torch CPU tensor (no copy); anything else unchanged."""
-    if hasattr(value, "detach") and hasattr(value, "numpy"):
-        if getattr(value, "device", None) is not None and value.device.type != "cpu":
-            raise ValueError(f"{name} must be on the CPU, got a tensor on {value.device}")
-        return value.detach().numpy()
-    return value
+    """NumPy view of a torch CPU tensor (no copy); anything else unchanged. A GPU tensor is
+    refused rather than copied: the kernel is for data already on the CPU."""
+    if _checks.is_torch(value) and value.device.type != "cpu":
+        raise ValueError(f"{name} must be on the CPU, got a tensor on {value.device}")
+    return _checks.from_torch(value)
 
 
 @dataclasses.dataclass(frozen=True)
