@@ -59,8 +59,8 @@ def enumerate_mdp(env_id: str, horizon: int | None = None, *, gamma: float = 1.0
 
     index = {initial.tobytes(): 0}
     states = [initial]
-    next_rows: list[np.ndarray] = []   # per expanded state: [A] next indices
-    reward_rows: list[np.ndarray] = []
+    next_rows: dict[int, np.ndarray] = {}    # expanded state -> [A] next indices
+    reward_rows: dict[int, np.ndarray] = {}  # expanded state -> [A] rewards
     frontier = [0]
     actions = np.tile(np.arange(num_actions, dtype=np.int64), states_per_batch)
     for depth in range(horizon):
@@ -91,23 +91,16 @@ def enumerate_mdp(env_id: str, horizon: int | None = None, *, gamma: float = 1.0
                         states.append(next_states[k, a].copy())
                         new_frontier.append(target)
                     row[a] = target
-                _grow(next_rows, reward_rows, s)
                 next_rows[s], reward_rows[s] = row, rewards[k]
         frontier = new_frontier
     envs.close()
-    num_states = len(states)
-    _grow(next_rows, reward_rows, num_states - 1)
     # States first reached at the last step are never expanded: the horizon ends there, so their
     # rows are never used by backward induction; they end the episode.
-    transitions = np.stack([row if row is not None else np.full(num_actions, -1, np.int64) for row in next_rows])
-    rewards = np.stack([row if row is not None else np.zeros(num_actions) for row in reward_rows])
+    transitions = np.full((len(states), num_actions), -1, dtype=np.int64)
+    rewards = np.zeros((len(states), num_actions))
+    for s, row in next_rows.items():
+        transitions[s], rewards[s] = row, reward_rows[s]
     return TabularMDP(transitions, rewards, horizon=horizon, gamma=gamma)
-
-
-def _grow(next_rows: list, reward_rows: list, index: int) -> None:
-    while len(next_rows) <= index:
-        next_rows.append(None)
-        reward_rows.append(None)
 
 
 def _expand(envs: Any, frontier_states: np.ndarray, actions: np.ndarray, num_actions: int,
