@@ -6,7 +6,9 @@
 #include <nanobind/ndarray.h>
 #include <nanobind/stl/optional.h>
 
+#include <cmath>
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <vector>
 
@@ -47,6 +49,22 @@ void check_matrix(const Search& s, const char* name, size_t rows, size_t cols) {
   check_batch(s, name, rows);
   TURBORL_CHECK(int64_t(cols) == s.tree().num_actions, name, " must have ", s.tree().num_actions, " columns, got ",
                 cols);
+}
+
+// The model's outputs must be finite; the message names the output and the simulation as
+// turborl/mcts/_search.py does for the ones it converts itself. Checked here, in one pass that
+// vectorises, since NumPy's isfinite-and-all on four arrays cost more than the simulation's
+// bookkeeping.
+void check_finite(const Search& s, const char* name, const float* data, size_t n) {
+  bool all_finite = true;
+  for (size_t i = 0; i < n; ++i) all_finite &= std::fabs(data[i]) <= std::numeric_limits<float>::max();
+  if (all_finite) return;
+  for (size_t i = 0; i < n; ++i) {
+    if (std::fabs(data[i]) <= std::numeric_limits<float>::max()) continue;
+    const char* text = std::isnan(data[i]) ? "nan" : data[i] > 0 ? "inf" : "-inf";
+    TURBORL_CHECK(false, name, " (returned by recurrent_fn at simulation ", s.simulation(), ") must be finite, got ",
+                  text, " at flat index ", i);
+  }
 }
 
 mcts::QTransform qtransform_from(int kind, float min_value, float max_value, float epsilon, float value_scale,
@@ -109,10 +127,21 @@ void bind_mcts(nb::module_& m) {
                nb::gil_scoped_release release;
                s.select();
              }
-             // Fresh arrays, since the model may keep the actions it is given.
-             return nb::make_tuple(copy_of(s.parents()), copy_of(s.actions()), copy_of(s.next_nodes()));
+             // Fresh arrays, since the model may keep the actions it is given. The nodes come as
+             // flat indices b * N + node into [B * N, ...] storage, which NumPy and torch index
+             // faster than a (rows, nodes) pair.
+             const int64_t N = s.tree().num_nodes;
+             const size_t B = size_t(s.tree().batch_size);
+             std::vector<int64_t> parent_slots(B), next_slots(B);
+             for (size_t b = 0; b < B; ++b) {
+               parent_slots[b] = int64_t(b) * N + s.parents()[b];
+               next_slots[b] = int64_t(b) * N + s.next_nodes()[b];
+             }
+             return nb::make_tuple(copy_of(s.actions()), copy_of(parent_slots), copy_of(next_slots));
            },
-           "Descends every tree; returns (parent_index, action, next_node_index), each [B] int32.")
+           "Descends every tree; returns (action [B] int32, parent_slot [B] int64, next_slot [B] int64): "
+           "the action to evaluate, and the flat indices b * num_nodes + node of the node it is taken from "
+           "and of the node its result goes to.")
       .def(
           "expand_and_backup",
           [](Search& s, In1D<float> reward, In1D<float> discount, In2D<float> prior_logits, In1D<float> value,
@@ -121,6 +150,10 @@ void bind_mcts(nb::module_& m) {
             check_batch(s, "discount", discount.shape(0));
             check_matrix(s, "prior_logits", prior_logits.shape(0), prior_logits.shape(1));
             check_batch(s, "value", value.shape(0));
+            check_finite(s, "reward", reward.data(), reward.shape(0));
+            check_finite(s, "discount", discount.data(), discount.shape(0));
+            check_finite(s, "prior_logits", prior_logits.data(), prior_logits.shape(0) * prior_logits.shape(1));
+            check_finite(s, "value", value.data(), value.shape(0));
             const uint8_t* invalid = nullptr;
             if (invalid_actions) {
               check_matrix(s, "invalid_actions", invalid_actions->shape(0), invalid_actions->shape(1));
@@ -129,7 +162,9 @@ void bind_mcts(nb::module_& m) {
             nb::gil_scoped_release release;
             s.expand_and_backup(reward.data(), discount.data(), prior_logits.data(), value.data(), invalid);
           },
-          "reward"_a, "discount"_a, "prior_logits"_a, "value"_a, "invalid_actions"_a.none())
+          "reward"_a, "discount"_a, "prior_logits"_a, "value"_a, "invalid_actions"_a.none(),
+          "Records the model's outputs for the selected edges (all finite; logits as the model returned "
+          "them: with invalid_actions they are masked here as mctx masks the root's) and backs up.")
       .def_prop_ro("simulation", &Search::simulation)
       .def(
           "arrays",

@@ -100,14 +100,30 @@ def _allocate(leaf: Any, num_nodes: int) -> Any:
     return leaf.new_zeros(shape) if _is_torch(leaf) else np.zeros(shape, dtype=leaf.dtype)
 
 
-def _store(storage: Any, rows: np.ndarray, nodes: np.ndarray, values: Any) -> None:
+def _slots(leaf: Any) -> Any:
+    """A [B, N, ...] storage leaf as a [B * N, ...] view, indexed by the flat node slots that
+    the C++ search returns (b * N + node): one index instead of a (rows, nodes) pair halves the
+    cost of NumPy's fancy indexing."""
+    return leaf.reshape((-1,) + tuple(leaf.shape[2:]))
+
+
+def _store(slots: Any, index: np.ndarray, values: Any) -> None:
     def put(leaf, value):
-        leaf[_index_for(leaf, rows), _index_for(leaf, nodes)] = value
-    _tree_map(put, storage, values)
+        leaf[_index_for(leaf, index)] = value
+    _tree_map(put, slots, values)
 
 
-def _gather(storage: Any, rows: np.ndarray, nodes: np.ndarray) -> Any:
-    return _tree_map(lambda leaf: leaf[_index_for(leaf, rows), _index_for(leaf, nodes)], storage)
+def _gather(slots: Any, index: np.ndarray) -> Any:
+    return _tree_map(lambda leaf: leaf[_index_for(leaf, index)], slots)
+
+
+def _model_output(name: str, value: Any, shape: tuple, simulation: int) -> np.ndarray:
+    """A float32 output of recurrent_fn. An output that already is a contiguous float32 array
+    of the right shape passes as is: C++ checks that it is finite (one pass over all four
+    outputs instead of four NumPy reductions); anything else is converted and checked here."""
+    if type(value) is np.ndarray and value.dtype == np.float32 and value.shape == shape and value.flags.c_contiguous:
+        return value
+    return _float_array(f"{name} (returned by recurrent_fn at simulation {simulation})", value, shape)
 
 
 def gather_nodes(storage: Any, take: tuple, used: np.ndarray) -> Any:
@@ -262,8 +278,10 @@ def run_search(*, params: Any, rng: np.random.Generator, root: RootFnOutput, roo
         max_depth=max_depth, seed=int(rng.integers(0, 2**64, dtype=np.uint64)), pb_c_init=pb_c_init,
         pb_c_base=pb_c_base, max_num_considered_actions=max_num_considered_actions, root_gumbel=root_gumbel,
         num_threads=num_threads, num_nodes=kept + num_simulations, **spec)
+    num_nodes = kept + num_simulations
     rows = np.arange(batch_size)
-    embeddings = _tree_map(lambda leaf: _allocate(leaf, kept + num_simulations), root.embedding)
+    embeddings = _tree_map(lambda leaf: _allocate(leaf, num_nodes), root.embedding)
+    slots = _tree_map(_slots, embeddings)
     fresh = rows
     if reused is not None:
         storage = search.arrays()
@@ -275,33 +293,34 @@ def run_search(*, params: Any, rng: np.random.Generator, root: RootFnOutput, roo
     # C++ checks the reused structure before anything reads it.
     search.init_root(np.ascontiguousarray(root_logits, dtype=np.float32), root_value, mask,
                      reused_nodes=reused)
-    _store(embeddings, fresh, np.zeros(len(fresh), dtype=np.int64),
-           _tree_map(lambda leaf: leaf[_index_for(leaf, fresh)], root.embedding))
+    _store(slots, fresh * num_nodes, _tree_map(lambda leaf: leaf[_index_for(leaf, fresh)], root.embedding))
     # One Generator for the model across the search: it is consumed as the model draws from it.
     model_rng = np.random.default_rng(int(rng.integers(0, 2**63)))
+    batch_shape, logits_shape = (batch_size,), (batch_size, num_actions)
     for simulation in range(num_simulations):
-        parent, action, next_node = search.select()
-        result = recurrent_fn(params, model_rng, action, _gather(embeddings, rows, parent))
+        action, parent_slot, next_slot = search.select()
+        result = recurrent_fn(params, model_rng, action, _gather(slots, parent_slot))
         if not (isinstance(result, tuple) and len(result) == 2 and isinstance(result[0], RecurrentFnOutput)):
             got = (f"({', '.join(type(item).__name__ for item in result)})" if isinstance(result, tuple)
                    else type(result).__name__)
             raise TypeError(f"recurrent_fn must return (RecurrentFnOutput, embedding), got {got} "
                             f"at simulation {simulation}")
         output, embedding = result
-        where = f" (returned by recurrent_fn at simulation {simulation})"
-        logits = _float_array("prior_logits" + where, output.prior_logits, (batch_size, num_actions))
-        invalid = None
-        if output.invalid_actions is not None:
-            invalid = _mask_array("invalid_actions" + where, output.invalid_actions, (batch_size, num_actions))
-            logits = mask_invalid_actions(logits, invalid)
-        _check_embedding("embedding" + where, embedding, batch_size, like=root.embedding)
+        invalid = output.invalid_actions
+        if invalid is not None and not (type(invalid) is np.ndarray and invalid.dtype == np.bool_
+                                        and invalid.shape == logits_shape and invalid.flags.c_contiguous):
+            invalid = _mask_array(f"invalid_actions (returned by recurrent_fn at simulation {simulation})", invalid,
+                                  logits_shape)
+        _check_embedding(f"embedding (returned by recurrent_fn at simulation {simulation})", embedding, batch_size,
+                         like=root.embedding)
+        # C++ masks the logits with `invalid` (as mask_invalid_actions) and checks finiteness.
         search.expand_and_backup(
-            reward=_float_array("reward" + where, output.reward, (batch_size,)),
-            discount=_float_array("discount" + where, output.discount, (batch_size,)),
-            prior_logits=logits,
-            value=_float_array("value" + where, output.value, (batch_size,)),
+            reward=_model_output("reward", output.reward, batch_shape, simulation),
+            discount=_model_output("discount", output.discount, batch_shape, simulation),
+            prior_logits=_model_output("prior_logits", output.prior_logits, logits_shape, simulation),
+            value=_model_output("value", output.value, batch_shape, simulation),
             invalid_actions=invalid)
-        _store(embeddings, rows, next_node, embedding)
+        _store(slots, next_slot, embedding)
 
     arrays = search.arrays()
     for array in arrays.values():

@@ -18,13 +18,12 @@ struct MuZeroSelection {
   // `work` holds 3 * A floats; `noise` draws the tie-break noise.
   int32_t select(const Tree& tree, int64_t b, int32_t index, CounterRng& noise, float* work) const {
     const int64_t A = tree.num_actions;
-    float* probs = work;
     float* scores = work + A;
     const int64_t e0 = tree.edge(b, index, 0);
+    const float* probs = tree.children_prior_probs.data() + e0;
     const int32_t* visits = tree.children_visits.data() + e0;
     const float node_visit = float(tree.node_visits[tree.node(b, index)]);
     const float pb_c = pb_c_init + std::log((node_visit + pb_c_base + 1.0f) / pb_c_base);
-    softmax(tree.children_prior_logits.data() + e0, A, probs);
     qtransform_node(tree, qtransform, b, index, scores, work + 2 * A);
     const float sqrt_visit = std::sqrt(node_visit);
     uint64_t bits = 0;

@@ -83,6 +83,8 @@ class Search {
         std::copy(prior_logits + b * A, prior_logits + (b + 1) * A,
                   tree_.children_prior_logits.begin() + tree_.edge(b, kRootIndex, 0));
         std::copy(invalid + b * A, invalid + (b + 1) * A, tree_.invalid_actions.begin() + tree_.edge(b, kRootIndex, 0));
+        // The kept nodes' logits were written to the storage from outside.
+        for (int32_t n = 0; n < reused; ++n) tree_.refresh_prior_probs(b, n);
         first_new_node_[size_t(b)] = reused;
       } else {
         tree_.update_node(b, kRootIndex, prior_logits + b * A, value[b], invalid + b * A);
@@ -101,14 +103,19 @@ class Search {
     pool_->run_chunks(
         tree_.batch_size,
         [&](int64_t begin, int64_t end) {
-          for (int64_t b = begin; b < end; ++b) descend(b, work_.data() + b * 3 * tree_.num_actions);
+          for (int64_t b = begin; b < end; ++b) {
+            if (b + kPrefetchTrees < end) tree_.prefetch_node(b + kPrefetchTrees, kRootIndex);
+            descend(b, work_.data() + b * 3 * tree_.num_actions);
+          }
         },
         kMinTreesPerChunk);
     selected_ = true;
   }
 
   // Records the model's outputs for the selected edges: rewards, discounts, values [B],
-  // logits [B, A] and optionally invalid masks [B, A] of the new nodes, then backs up.
+  // logits [B, A] and optionally invalid masks [B, A] of the new nodes, then backs up. With
+  // masks, the logits are masked as mctx's _mask_invalid_actions does at the root: shifted to a
+  // maximum of 0 (over all actions), invalid ones set to the lowest finite float.
   void expand_and_backup(const float* reward, const float* discount, const float* prior_logits, const float* value,
                          const uint8_t* invalid) {
     TURBORL_CHECK_STATE(selected_, "expand_and_backup must follow select");
@@ -116,9 +123,17 @@ class Search {
     pool_->run_chunks(
         tree_.batch_size,
         [&](int64_t begin, int64_t end) {
-          for (int64_t b = begin; b < end; ++b)
-            tree_.expand_and_backup(b, parent_[b], action_[b], next_[b], reward[b], discount[b], prior_logits + b * A,
-                                    value[b], invalid != nullptr ? invalid + b * A : nullptr);
+          for (int64_t b = begin; b < end; ++b) {
+            const float* logits = prior_logits + b * A;
+            const uint8_t* mask = invalid != nullptr ? invalid + b * A : nullptr;
+            if (mask != nullptr) {
+              float* masked = work_.data() + b * 3 * A;
+              mask_invalid_actions(logits, mask, A, masked);
+              logits = masked;
+            }
+            tree_.expand_and_backup(b, parent_[b], action_[b], next_[b], reward[b], discount[b], logits, value[b],
+                                    mask);
+          }
         },
         kMinTreesPerChunk);
     selected_ = false;
@@ -136,6 +151,8 @@ class Search {
   // A simulation costs about 1.6 us per tree (measured with 16 actions, 64 simulations); fewer
   // trees than this per chunk are not worth waking a thread for.
   static constexpr int64_t kMinTreesPerChunk = 8;
+  // Trees ahead whose root is prefetched while one descends (Tree::prefetch_node).
+  static constexpr int64_t kPrefetchTrees = 4;
 
   static int64_t checked_simulations(int64_t n) {
     TURBORL_CHECK(n >= 1, "num_simulations must be >= 1, got ", n);

@@ -14,12 +14,27 @@
 #include <vector>
 
 #include "turborl/core/check.hpp"
+#include "turborl/core/math.hpp"
+#include "turborl/core/recycled_vector.hpp"
 
 namespace turborl::mcts {
 
 inline constexpr int32_t kRootIndex = 0;
 inline constexpr int32_t kNoParent = -1;
 inline constexpr int32_t kUnvisited = -1;
+
+// softmax over n logits in float32, with the max subtracted as jax.nn.softmax does. The
+// exponentials are fast_exp (core/math.hpp, within 2 ulp), which vectorises: libm's expf, a
+// call per action, was half of the softmax's time. XLA's exp is an approximation too, so
+// neither is bit-identical to mctx; the trees agree within the tests' 1e-5.
+inline void softmax(const float* logits, int64_t n, float* out) {
+  float m = -std::numeric_limits<float>::infinity();
+  for (int64_t a = 0; a < n; ++a) m = std::max(m, logits[a]);
+  for (int64_t a = 0; a < n; ++a) out[a] = fast_exp(logits[a] - m);
+  float sum = 0.0f;
+  for (int64_t a = 0; a < n; ++a) sum += out[a];
+  for (int64_t a = 0; a < n; ++a) out[a] /= sum;
+}
 
 struct Tree {
   int64_t batch_size = 0, num_nodes = 0, num_actions = 0;
@@ -36,6 +51,12 @@ struct Tree {
   std::vector<float> children_values;         // [B, N, A]
   std::vector<uint8_t> invalid_actions;       // [B, N, A]; 1 marks an invalid action
 
+  // Beyond mctx's arrays, internal: softmax(children_prior_logits) per node, computed once when
+  // the node is evaluated instead of at every visit (the pUCT rule and the mixed value of
+  // qtransform_completed_by_mix_value both read it); the same float32 operations, so the same
+  // values.
+  std::vector<float> children_prior_probs;    // [B, N, A]
+
   Tree(int64_t batch, int64_t nodes, int64_t actions) : batch_size(batch), num_nodes(nodes), num_actions(actions) {
     TURBORL_CHECK(batch >= 1, "batch size must be >= 1, got ", batch);
     // Node indices are int32, as in mctx.
@@ -43,13 +64,28 @@ struct Tree {
                   "number of nodes (num_simulations + 1) must be in [1, 2**31 - 1], got ", nodes);
     TURBORL_CHECK(actions >= 1, "num_actions must be >= 1, got ", actions);
     const size_t bn = size_t(batch * nodes), bna = size_t(batch * nodes * actions);
-    for (auto* per_node : {&node_visits, &parents, &action_from_parent}) per_node->resize(bn);
-    for (auto* per_node : {&raw_values, &node_values}) per_node->resize(bn);
-    for (auto* per_edge : {&children_index, &children_visits}) per_edge->resize(bna);
-    for (auto* per_edge : {&children_prior_logits, &children_rewards, &children_discounts, &children_values})
-      per_edge->resize(bna);
-    invalid_actions.resize(bna);
+    // A search per move allocates and drops the same sizes again and again: recycle the buffers
+    // (core/recycled_vector.hpp explains why). reset_nodes overwrites every element.
+    for (auto* per_node : {&node_visits, &parents, &action_from_parent}) *per_node = RecycledVectors<int32_t>::take(bn);
+    for (auto* per_node : {&raw_values, &node_values}) *per_node = RecycledVectors<float>::take(bn);
+    for (auto* per_edge : {&children_index, &children_visits}) *per_edge = RecycledVectors<int32_t>::take(bna);
+    for (auto* per_edge : {&children_prior_logits, &children_prior_probs, &children_rewards, &children_discounts,
+                           &children_values})
+      *per_edge = RecycledVectors<float>::take(bna);
+    invalid_actions = RecycledVectors<uint8_t>::take(bna);
     for (int64_t b = 0; b < batch; ++b) reset_nodes(b, 0);
+  }
+
+  Tree(const Tree&) = delete;
+  Tree& operator=(const Tree&) = delete;
+
+  ~Tree() {
+    for (auto* v : {&node_visits, &parents, &action_from_parent, &children_index, &children_visits})
+      RecycledVectors<int32_t>::give(*v);
+    for (auto* v : {&raw_values, &node_values, &children_prior_logits, &children_prior_probs, &children_rewards,
+                    &children_discounts, &children_values})
+      RecycledVectors<float>::give(*v);
+    RecycledVectors<uint8_t>::give(invalid_actions);
   }
 
   // Returns nodes [first, N) of tree b to the state of a new search's storage.
@@ -63,6 +99,7 @@ struct Tree {
     std::fill(action_from_parent.begin() + n0, action_from_parent.begin() + n1, kNoParent);
     std::fill(children_index.begin() + e0, children_index.begin() + e1, kUnvisited);
     std::fill(children_prior_logits.begin() + e0, children_prior_logits.begin() + e1, 0.0f);
+    std::fill(children_prior_probs.begin() + e0, children_prior_probs.begin() + e1, 0.0f);
     std::fill(children_visits.begin() + e0, children_visits.begin() + e1, 0);
     std::fill(children_rewards.begin() + e0, children_rewards.begin() + e1, 0.0f);
     std::fill(children_discounts.begin() + e0, children_discounts.begin() + e1, 0.0f);
@@ -73,6 +110,26 @@ struct Tree {
   int64_t node(int64_t b, int64_t n) const { return b * num_nodes + n; }
   int64_t edge(int64_t b, int64_t n, int64_t a) const { return (b * num_nodes + n) * num_actions + a; }
 
+  // Asks the caches for the arrays that selecting at node `index` of tree b reads. Trees lie
+  // apart in memory (a search's storage is larger than L2), so a descent waits on a miss for
+  // each array it touches; prefetching the next trees' roots overlaps those waits.
+  void prefetch_node(int64_t b, int32_t index) const {
+    const int64_t e0 = edge(b, index, 0);
+    for (int64_t offset = 0; offset < num_actions; offset += 16) {  // 16 floats per cache line
+      __builtin_prefetch(children_rewards.data() + e0 + offset);
+      __builtin_prefetch(children_discounts.data() + e0 + offset);
+      __builtin_prefetch(children_values.data() + e0 + offset);
+      __builtin_prefetch(children_visits.data() + e0 + offset);
+      __builtin_prefetch(children_prior_probs.data() + e0 + offset);
+      __builtin_prefetch(children_prior_logits.data() + e0 + offset);
+      __builtin_prefetch(children_index.data() + e0 + offset);
+    }
+    for (int64_t offset = 0; offset < num_actions; offset += 64) __builtin_prefetch(invalid_actions.data() + e0 + offset);
+    __builtin_prefetch(node_values.data() + node(b, index));
+    __builtin_prefetch(raw_values.data() + node(b, index));
+    __builtin_prefetch(node_visits.data() + node(b, index));
+  }
+
   // mctx's update_tree_node: a (re-)evaluated node takes the new logits and value and one more
   // visit. With max_depth a leaf can be evaluated again, which resets its value as in mctx.
   void update_node(int64_t b, int32_t index, const float* prior_logits, float value, const uint8_t* invalid) {
@@ -81,12 +138,19 @@ struct Tree {
     raw_values[i] = value;
     node_values[i] = value;
     std::copy(prior_logits, prior_logits + num_actions, children_prior_logits.begin() + edge(b, index, 0));
+    refresh_prior_probs(b, index);
     uint8_t* mask = invalid_actions.data() + edge(b, index, 0);
     if (invalid != nullptr) {
       std::copy(invalid, invalid + num_actions, mask);
     } else {
       std::fill(mask, mask + num_actions, uint8_t(0));
     }
+  }
+
+  // children_prior_probs of a node from its children_prior_logits (after they are written).
+  void refresh_prior_probs(int64_t b, int32_t index) {
+    const int64_t e0 = edge(b, index, 0);
+    softmax(children_prior_logits.data() + e0, num_actions, children_prior_probs.data() + e0);
   }
 
   // mctx's expand (bookkeeping after recurrent_fn) followed by its backward.
@@ -133,18 +197,6 @@ struct QTransform {
   bool rescale_values = true, use_mixed_value = true;   // completed_by_mix_value
 };
 
-// softmax over n logits in float32, with the max subtracted as jax.nn.softmax does.
-inline void softmax(const float* logits, int64_t n, float* out) {
-  float m = -std::numeric_limits<float>::infinity();
-  for (int64_t a = 0; a < n; ++a) m = std::max(m, logits[a]);
-  float sum = 0.0f;
-  for (int64_t a = 0; a < n; ++a) {
-    out[a] = std::exp(logits[a] - m);
-    sum += out[a];
-  }
-  for (int64_t a = 0; a < n; ++a) out[a] /= sum;
-}
-
 // The transformed Q-values of the children of one node, written to out[A]; `scratch` holds A
 // floats. Unvisited children are completed as each transform prescribes.
 inline void qtransform_node(const Tree& tree, const QTransform& q, int64_t b, int32_t index, float* out,
@@ -185,11 +237,11 @@ inline void qtransform_node(const Tree& tree, const QTransform& q, int64_t b, in
         // visited children; probabilities are floored at the smallest normal float so that the
         // weights stay finite when visited children have zero prior (as mctx).
         float* probs = scratch;
-        softmax(tree.children_prior_logits.data() + e0, A, probs);
+        const float* prior_probs = tree.children_prior_probs.data() + e0;
         int32_t sum_visits = 0;
         float sum_probs = 0.0f;
         for (int64_t a = 0; a < A; ++a) {
-          probs[a] = std::max(std::numeric_limits<float>::min(), probs[a]);
+          probs[a] = std::max(std::numeric_limits<float>::min(), prior_probs[a]);
           sum_visits += visits[a];
           if (visits[a] > 0) sum_probs += probs[a];
         }
@@ -214,6 +266,14 @@ inline void qtransform_node(const Tree& tree, const QTransform& q, int64_t b, in
       return;
     }
   }
+}
+
+// mctx's _mask_invalid_actions for one node: logits - max(logits), then the lowest finite float
+// where invalid (not -inf, so that a softmax over a fully masked row stays finite).
+inline void mask_invalid_actions(const float* logits, const uint8_t* invalid, int64_t n, float* out) {
+  float m = -std::numeric_limits<float>::infinity();
+  for (int64_t a = 0; a < n; ++a) m = std::max(m, logits[a]);
+  for (int64_t a = 0; a < n; ++a) out[a] = invalid[a] ? std::numeric_limits<float>::lowest() : logits[a] - m;
 }
 
 // The first valid action with the largest score; action 0 when every action is invalid, as
