@@ -1015,6 +1015,17 @@ def _bad_embedding(change):
          r"value \(returned by recurrent_fn at simulation 2\) must be finite, got nan at flat index 1"),
         (_bad_output(prior_logits=np.full((3, 4), -np.inf)), ValueError,
          r"prior_logits \(returned by recurrent_fn at simulation 2\) must be finite, got -inf"),
+        # float32 outputs of the right shape skip NumPy's checks: C++ checks them, same message.
+        (_bad_output(value=np.array([0.0, np.nan, 0.0], np.float32)), ValueError,
+         r"value \(returned by recurrent_fn at simulation 2\) must be finite, got nan at flat index 1"),
+        (_bad_output(reward=np.array([0.0, 0.0, np.inf], np.float32)), ValueError,
+         r"reward \(returned by recurrent_fn at simulation 2\) must be finite, got inf at flat index 2"),
+        (_bad_output(discount=np.array([-np.inf, 1.0, 1.0], np.float32)), ValueError,
+         r"discount \(returned by recurrent_fn at simulation 2\) must be finite, got -inf at flat index 0"),
+        # -inf for an action that the mask also marks invalid is still refused (C++ masks after checking).
+        (_bad_output(prior_logits=np.array([[0, 0, 0, -np.inf]] * 3, np.float32),
+                     invalid_actions=np.array([[False, False, False, True]] * 3)), ValueError,
+         r"prior_logits \(returned by recurrent_fn at simulation 2\) must be finite, got -inf at flat index 3"),
         (_bad_output(discount=np.array([True, False, True])), TypeError,
          r"discount \(returned by recurrent_fn at simulation 2\) must hold real numbers, got dtype bool"),
         (_bad_output(invalid_actions=np.zeros((3, 3), bool)), ValueError,

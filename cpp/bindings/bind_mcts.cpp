@@ -29,7 +29,7 @@ template <class T>
 using In2D = nb::ndarray<const T, nb::ndim<2>, nb::c_contig, nb::device::cpu>;
 
 template <class T>
-nb::ndarray<nb::numpy, T> view(std::vector<T>& data, std::initializer_list<size_t> shape, nb::handle owner) {
+nb::ndarray<nb::numpy, T> view(mcts::Column<T>& data, std::initializer_list<size_t> shape, nb::handle owner) {
   return nb::ndarray<nb::numpy, T>(data.data(), shape, owner);
 }
 
@@ -65,6 +65,37 @@ void check_finite(const Search& s, const char* name, const float* data, size_t n
     TURBORL_CHECK(false, name, " (returned by recurrent_fn at simulation ", s.simulation(), ") must be finite, got ",
                   text, " at flat index ", i);
   }
+}
+
+// What select returns: fresh arrays, since the model may keep the actions it is given. The
+// nodes come as flat indices b * N + node into [B * N, ...] storage, which NumPy and torch
+// index faster than a (rows, nodes) pair.
+nb::tuple selection(const Search& s) {
+  const int64_t N = s.tree().num_nodes;
+  const size_t B = size_t(s.tree().batch_size);
+  std::vector<int64_t> parent_slots(B), next_slots(B);
+  for (size_t b = 0; b < B; ++b) {
+    parent_slots[b] = int64_t(b) * N + s.parents()[b];
+    next_slots[b] = int64_t(b) * N + s.next_nodes()[b];
+  }
+  return nb::make_tuple(copy_of(s.actions()), copy_of(parent_slots), copy_of(next_slots));
+}
+
+// The model's outputs for one simulation, checked; returns the invalid mask's bytes (or null).
+const uint8_t* checked_outputs(const Search& s, const In1D<float>& reward, const In1D<float>& discount,
+                               const In2D<float>& prior_logits, const In1D<float>& value,
+                               const std::optional<In2D<bool>>& invalid_actions) {
+  check_batch(s, "reward", reward.shape(0));
+  check_batch(s, "discount", discount.shape(0));
+  check_matrix(s, "prior_logits", prior_logits.shape(0), prior_logits.shape(1));
+  check_batch(s, "value", value.shape(0));
+  check_finite(s, "reward", reward.data(), reward.shape(0));
+  check_finite(s, "discount", discount.data(), discount.shape(0));
+  check_finite(s, "prior_logits", prior_logits.data(), prior_logits.shape(0) * prior_logits.shape(1));
+  check_finite(s, "value", value.data(), value.shape(0));
+  if (!invalid_actions) return nullptr;
+  check_matrix(s, "invalid_actions", invalid_actions->shape(0), invalid_actions->shape(1));
+  return reinterpret_cast<const uint8_t*>(invalid_actions->data());
 }
 
 mcts::QTransform qtransform_from(int kind, float min_value, float max_value, float epsilon, float value_scale,
@@ -127,17 +158,7 @@ void bind_mcts(nb::module_& m) {
                nb::gil_scoped_release release;
                s.select();
              }
-             // Fresh arrays, since the model may keep the actions it is given. The nodes come as
-             // flat indices b * N + node into [B * N, ...] storage, which NumPy and torch index
-             // faster than a (rows, nodes) pair.
-             const int64_t N = s.tree().num_nodes;
-             const size_t B = size_t(s.tree().batch_size);
-             std::vector<int64_t> parent_slots(B), next_slots(B);
-             for (size_t b = 0; b < B; ++b) {
-               parent_slots[b] = int64_t(b) * N + s.parents()[b];
-               next_slots[b] = int64_t(b) * N + s.next_nodes()[b];
-             }
-             return nb::make_tuple(copy_of(s.actions()), copy_of(parent_slots), copy_of(next_slots));
+             return selection(s);
            },
            "Descends every tree; returns (action [B] int32, parent_slot [B] int64, next_slot [B] int64): "
            "the action to evaluate, and the flat indices b * num_nodes + node of the node it is taken from "
@@ -146,25 +167,28 @@ void bind_mcts(nb::module_& m) {
           "expand_and_backup",
           [](Search& s, In1D<float> reward, In1D<float> discount, In2D<float> prior_logits, In1D<float> value,
              std::optional<In2D<bool>> invalid_actions) {
-            check_batch(s, "reward", reward.shape(0));
-            check_batch(s, "discount", discount.shape(0));
-            check_matrix(s, "prior_logits", prior_logits.shape(0), prior_logits.shape(1));
-            check_batch(s, "value", value.shape(0));
-            check_finite(s, "reward", reward.data(), reward.shape(0));
-            check_finite(s, "discount", discount.data(), discount.shape(0));
-            check_finite(s, "prior_logits", prior_logits.data(), prior_logits.shape(0) * prior_logits.shape(1));
-            check_finite(s, "value", value.data(), value.shape(0));
-            const uint8_t* invalid = nullptr;
-            if (invalid_actions) {
-              check_matrix(s, "invalid_actions", invalid_actions->shape(0), invalid_actions->shape(1));
-              invalid = reinterpret_cast<const uint8_t*>(invalid_actions->data());
-            }
+            const uint8_t* invalid = checked_outputs(s, reward, discount, prior_logits, value, invalid_actions);
             nb::gil_scoped_release release;
             s.expand_and_backup(reward.data(), discount.data(), prior_logits.data(), value.data(), invalid);
           },
           "reward"_a, "discount"_a, "prior_logits"_a, "value"_a, "invalid_actions"_a.none(),
           "Records the model's outputs for the selected edges (all finite; logits as the model returned "
           "them: with invalid_actions they are masked here as mctx masks the root's) and backs up.")
+      .def(
+          "expand_and_backup_then_select",
+          [](Search& s, In1D<float> reward, In1D<float> discount, In2D<float> prior_logits, In1D<float> value,
+             std::optional<In2D<bool>> invalid_actions) {
+            const uint8_t* invalid = checked_outputs(s, reward, discount, prior_logits, value, invalid_actions);
+            {
+              nb::gil_scoped_release release;
+              s.expand_and_backup_then_select(reward.data(), discount.data(), prior_logits.data(), value.data(),
+                                              invalid);
+            }
+            return selection(s);
+          },
+          "reward"_a, "discount"_a, "prior_logits"_a, "value"_a, "invalid_actions"_a.none(),
+          "expand_and_backup, then select for the next simulation in the same pass over the trees; "
+          "returns what select returns.")
       .def_prop_ro("simulation", &Search::simulation)
       .def(
           "arrays",

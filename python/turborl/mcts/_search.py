@@ -297,8 +297,8 @@ def run_search(*, params: Any, rng: np.random.Generator, root: RootFnOutput, roo
     # One Generator for the model across the search: it is consumed as the model draws from it.
     model_rng = np.random.default_rng(int(rng.integers(0, 2**63)))
     batch_shape, logits_shape = (batch_size,), (batch_size, num_actions)
+    action, parent_slot, next_slot = search.select()
     for simulation in range(num_simulations):
-        action, parent_slot, next_slot = search.select()
         result = recurrent_fn(params, model_rng, action, _gather(slots, parent_slot))
         if not (isinstance(result, tuple) and len(result) == 2 and isinstance(result[0], RecurrentFnOutput)):
             got = (f"({', '.join(type(item).__name__ for item in result)})" if isinstance(result, tuple)
@@ -313,14 +313,19 @@ def run_search(*, params: Any, rng: np.random.Generator, root: RootFnOutput, roo
                                   logits_shape)
         _check_embedding(f"embedding (returned by recurrent_fn at simulation {simulation})", embedding, batch_size,
                          like=root.embedding)
-        # C++ masks the logits with `invalid` (as mask_invalid_actions) and checks finiteness.
-        search.expand_and_backup(
+        # C++ masks the logits with `invalid` (as mask_invalid_actions) and checks finiteness. Each
+        # simulation but the last also selects the next one's edges in the same call.
+        record = (search.expand_and_backup if simulation + 1 == num_simulations
+                  else search.expand_and_backup_then_select)
+        selected = record(
             reward=_model_output("reward", output.reward, batch_shape, simulation),
             discount=_model_output("discount", output.discount, batch_shape, simulation),
             prior_logits=_model_output("prior_logits", output.prior_logits, logits_shape, simulation),
             value=_model_output("value", output.value, batch_shape, simulation),
             invalid_actions=invalid)
         _store(slots, next_slot, embedding)
+        if selected is not None:
+            action, parent_slot, next_slot = selected
 
     arrays = search.arrays()
     for array in arrays.values():

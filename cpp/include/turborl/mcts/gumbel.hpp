@@ -8,6 +8,7 @@
 #include <limits>
 #include <vector>
 
+#include "turborl/mcts/row_ops.hpp"
 #include "turborl/mcts/tree.hpp"
 
 namespace turborl::mcts {
@@ -58,8 +59,7 @@ struct GumbelSelection {
   static void score_considered(int32_t considered_visit, const float* gumbel, const float* logits,
                                const float* qvalues, const int32_t* visits, int64_t A, float* out) {
     constexpr float kLowLogit = -1e9f;
-    float max_logit = -std::numeric_limits<float>::infinity();
-    for (int64_t a = 0; a < A; ++a) max_logit = std::max(max_logit, logits[a]);
+    const float max_logit = row_max(logits, A);
     for (int64_t a = 0; a < A; ++a) {
       const float score = std::max(kLowLogit, gumbel[a] + (logits[a] - max_logit) + qvalues[a]);
       out[a] = visits[a] == considered_visit ? score : -std::numeric_limits<float>::infinity();
@@ -84,7 +84,7 @@ struct GumbelSelection {
     float* scores = work + A;
     score_considered(considered_visit, root_gumbel.data() + b * A, tree.children_prior_logits.data() + e0, qvalues,
                      visits, A, scores);
-    return masked_argmax(scores, invalid, A);
+    return masked_argmax(scores, invalid, A, work + 2 * A);
   }
 
   // Section 5: the action whose visit share lags most behind softmax(logits + completed Q).
@@ -100,7 +100,7 @@ struct GumbelSelection {
     int32_t sum_visits = 0;
     for (int64_t a = 0; a < A; ++a) sum_visits += visits[a];
     for (int64_t a = 0; a < A; ++a) probs[a] = probs[a] - float(visits[a]) / (1.0f + float(sum_visits));
-    return masked_argmax(probs, tree.invalid_actions.data() + e0, A);
+    return masked_argmax(probs, tree.invalid_actions.data() + e0, A, work + 2 * A);
   }
 };
 

@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "turborl/core/rng.hpp"
+#include "turborl/mcts/row_ops.hpp"
 #include "turborl/mcts/tree.hpp"
 
 namespace turborl::mcts {
@@ -37,7 +38,7 @@ struct MuZeroSelection {
       bits >>= 16;
       scores[a] = scores[a] + policy_score + 1e-7f * tie_noise;
     }
-    return masked_argmax(scores, tree.invalid_actions.data() + e0, A);
+    return masked_argmax(scores, tree.invalid_actions.data() + e0, A, work);
   }
 };
 

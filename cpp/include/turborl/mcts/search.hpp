@@ -84,7 +84,7 @@ class Search {
                   tree_.children_prior_logits.begin() + tree_.edge(b, kRootIndex, 0));
         std::copy(invalid + b * A, invalid + (b + 1) * A, tree_.invalid_actions.begin() + tree_.edge(b, kRootIndex, 0));
         // The kept nodes' logits were written to the storage from outside.
-        for (int32_t n = 0; n < reused; ++n) tree_.refresh_prior_probs(b, n);
+        for (int32_t n = 0; n < reused; ++n) tree_.refresh_internal(b, n);
         first_new_node_[size_t(b)] = reused;
       } else {
         tree_.update_node(b, kRootIndex, prior_logits + b * A, value[b], invalid + b * A);
@@ -104,8 +104,8 @@ class Search {
         tree_.batch_size,
         [&](int64_t begin, int64_t end) {
           for (int64_t b = begin; b < end; ++b) {
-            if (b + kPrefetchTrees < end) tree_.prefetch_node(b + kPrefetchTrees, kRootIndex);
-            descend(b, work_.data() + b * 3 * tree_.num_actions);
+            prefetch_root(b + kPrefetchTrees, end);
+            descend(b);
           }
         },
         kMinTreesPerChunk);
@@ -119,28 +119,36 @@ class Search {
   void expand_and_backup(const float* reward, const float* discount, const float* prior_logits, const float* value,
                          const uint8_t* invalid) {
     TURBORL_CHECK_STATE(selected_, "expand_and_backup must follow select");
-    const int64_t A = tree_.num_actions;
+    const ModelOutputs outputs{reward, discount, prior_logits, value, invalid};
+    pool_->run_chunks(
+        tree_.batch_size,
+        [&](int64_t begin, int64_t end) {
+          for (int64_t b = begin; b < end; ++b) expand(b, outputs);
+        },
+        kMinTreesPerChunk);
+    finish_simulation();
+  }
+
+  // expand_and_backup, then select for the next simulation, in one pass over the trees: each
+  // tree descends right after its backup, while its nodes are in cache, and the threads are
+  // woken once per simulation instead of twice.
+  void expand_and_backup_then_select(const float* reward, const float* discount, const float* prior_logits,
+                                     const float* value, const uint8_t* invalid) {
+    TURBORL_CHECK_STATE(selected_, "expand_and_backup_then_select must follow select");
+    TURBORL_CHECK_STATE(simulation_ + 1 < config_.num_simulations, "expand_and_backup_then_select needs a next "
+                        "simulation; the last one is recorded with expand_and_backup");
+    const ModelOutputs outputs{reward, discount, prior_logits, value, invalid};
+    ++simulation_;  // descend() numbers the next simulation's node and noise by it
     pool_->run_chunks(
         tree_.batch_size,
         [&](int64_t begin, int64_t end) {
           for (int64_t b = begin; b < end; ++b) {
-            const float* logits = prior_logits + b * A;
-            const uint8_t* mask = invalid != nullptr ? invalid + b * A : nullptr;
-            if (mask != nullptr) {
-              float* masked = work_.data() + b * 3 * A;
-              mask_invalid_actions(logits, mask, A, masked);
-              logits = masked;
-            }
-            tree_.expand_and_backup(b, parent_[b], action_[b], next_[b], reward[b], discount[b], logits, value[b],
-                                    mask);
+            prefetch_root(b + kPrefetchTrees, end);
+            expand(b, outputs);
+            descend(b);
           }
         },
         kMinTreesPerChunk);
-    selected_ = false;
-    ++simulation_;
-    // The finished tree lives on in Python (its arrays are views of this storage); its worker
-    // threads need not.
-    if (simulation_ == config_.num_simulations) pool_.reset();
   }
 
   const std::vector<int32_t>& parents() const { return parent_; }
@@ -184,19 +192,51 @@ class Search {
     }
   }
 
+  struct ModelOutputs {
+    const float *reward, *discount, *prior_logits, *value;
+    const uint8_t* invalid;  // may be null
+  };
+
+  void prefetch_root(int64_t b, int64_t end) const {
+    if (b < end) tree_.prefetch_node(b, kRootIndex);
+  }
+
+  float* work(int64_t b) { return work_.data() + b * 3 * tree_.num_actions; }
+
+  void expand(int64_t b, const ModelOutputs& out) {
+    const int64_t A = tree_.num_actions;
+    const float* logits = out.prior_logits + b * A;
+    const uint8_t* mask = out.invalid != nullptr ? out.invalid + b * A : nullptr;
+    if (mask != nullptr) {
+      mask_invalid_actions(logits, mask, A, work(b));
+      logits = work(b);
+    }
+    tree_.expand_and_backup(b, parent_[b], action_[b], next_[b], out.reward[b], out.discount[b], logits,
+                            out.value[b], mask);
+  }
+
+  void finish_simulation() {
+    selected_ = false;
+    ++simulation_;
+    // The finished tree lives on in Python (its arrays are views of this storage); its worker
+    // threads need not.
+    if (simulation_ == config_.num_simulations) pool_.reset();
+  }
+
   // mctx's simulate: from the root, select until an unvisited edge or max_depth.
-  void descend(int64_t b, float* work) {
+  void descend(int64_t b) {
+    float* scratch = work(b);
     CounterRng noise(config_.seed, uint32_t(b), uint32_t(simulation_), kSelectionNoisePurpose);
     int32_t node = kRootIndex;
     int64_t depth = 0;
     for (;;) {
       int32_t action;
       if (config_.algorithm == Algorithm::kMuZero) {
-        action = config_.muzero.select(tree_, b, node, noise, work);
+        action = config_.muzero.select(tree_, b, node, noise, scratch);
       } else if (depth == 0) {
-        action = config_.gumbel.select_root(tree_, b, work);
+        action = config_.gumbel.select_root(tree_, b, scratch);
       } else {
-        action = config_.gumbel.select_interior(tree_, b, node, work);
+        action = config_.gumbel.select_interior(tree_, b, node, scratch);
       }
       const int32_t child = tree_.children_index[tree_.edge(b, node, action)];
       ++depth;

@@ -14,8 +14,8 @@
 #include <vector>
 
 #include "turborl/core/check.hpp"
-#include "turborl/core/math.hpp"
-#include "turborl/core/recycled_vector.hpp"
+#include "turborl/core/recycled_buffer.hpp"
+#include "turborl/mcts/row_ops.hpp"
 
 namespace turborl::mcts {
 
@@ -23,39 +23,44 @@ inline constexpr int32_t kRootIndex = 0;
 inline constexpr int32_t kNoParent = -1;
 inline constexpr int32_t kUnvisited = -1;
 
-// softmax over n logits in float32, with the max subtracted as jax.nn.softmax does. The
-// exponentials are fast_exp (core/math.hpp, within 2 ulp), which vectorises: libm's expf, a
-// call per action, was half of the softmax's time. XLA's exp is an approximation too, so
-// neither is bit-identical to mctx; the trees agree within the tests' 1e-5.
-inline void softmax(const float* logits, int64_t n, float* out) {
-  float m = -std::numeric_limits<float>::infinity();
-  for (int64_t a = 0; a < n; ++a) m = std::max(m, logits[a]);
-  for (int64_t a = 0; a < n; ++a) out[a] = fast_exp(logits[a] - m);
-  float sum = 0.0f;
-  for (int64_t a = 0; a < n; ++a) sum += out[a];
-  for (int64_t a = 0; a < n; ++a) out[a] /= sum;
-}
+// One array of a Tree: a typed view of part of the tree's buffer.
+template <class T>
+struct Column {
+  T* ptr = nullptr;
+  size_t count = 0;
+  T* data() { return ptr; }
+  const T* data() const { return ptr; }
+  T* begin() { return ptr; }
+  const T* begin() const { return ptr; }
+  size_t size() const { return count; }
+  T& operator[](int64_t i) { return ptr[i]; }
+  const T& operator[](int64_t i) const { return ptr[i]; }
+};
 
 struct Tree {
   int64_t batch_size = 0, num_nodes = 0, num_actions = 0;
-  std::vector<int32_t> node_visits;           // [B, N]
-  std::vector<float> raw_values;              // [B, N]
-  std::vector<float> node_values;             // [B, N]
-  std::vector<int32_t> parents;               // [B, N]
-  std::vector<int32_t> action_from_parent;    // [B, N]
-  std::vector<int32_t> children_index;        // [B, N, A]
-  std::vector<float> children_prior_logits;   // [B, N, A]
-  std::vector<int32_t> children_visits;       // [B, N, A]
-  std::vector<float> children_rewards;        // [B, N, A]
-  std::vector<float> children_discounts;      // [B, N, A]
-  std::vector<float> children_values;         // [B, N, A]
-  std::vector<uint8_t> invalid_actions;       // [B, N, A]; 1 marks an invalid action
+  Column<int32_t> node_visits;           // [B, N]
+  Column<float> raw_values;              // [B, N]
+  Column<float> node_values;             // [B, N]
+  Column<int32_t> parents;               // [B, N]
+  Column<int32_t> action_from_parent;    // [B, N]
+  Column<int32_t> children_index;        // [B, N, A]
+  Column<float> children_prior_logits;   // [B, N, A]
+  Column<int32_t> children_visits;       // [B, N, A]
+  Column<float> children_rewards;        // [B, N, A]
+  Column<float> children_discounts;      // [B, N, A]
+  Column<float> children_values;         // [B, N, A]
+  Column<uint8_t> invalid_actions;       // [B, N, A]; 1 marks an invalid action
 
   // Beyond mctx's arrays, internal: softmax(children_prior_logits) per node, computed once when
   // the node is evaluated instead of at every visit (the pUCT rule and the mixed value of
   // qtransform_completed_by_mix_value both read it); the same float32 operations, so the same
   // values.
-  std::vector<float> children_prior_probs;    // [B, N, A]
+  Column<float> children_prior_probs;    // [B, N, A]
+  // Also internal: children_rewards + children_discounts * children_values (mctx's
+  // tree.qvalues), kept up to date by backup, so that a selection step reads one array for
+  // the Q-values instead of three (each a cache miss on a node not visited lately).
+  Column<float> children_qvalues;        // [B, N, A]
 
   Tree(int64_t batch, int64_t nodes, int64_t actions) : batch_size(batch), num_nodes(nodes), num_actions(actions) {
     TURBORL_CHECK(batch >= 1, "batch size must be >= 1, got ", batch);
@@ -63,30 +68,20 @@ struct Tree {
     TURBORL_CHECK(nodes >= 1 && nodes <= std::numeric_limits<int32_t>::max(),
                   "number of nodes (num_simulations + 1) must be in [1, 2**31 - 1], got ", nodes);
     TURBORL_CHECK(actions >= 1, "num_actions must be >= 1, got ", actions);
+    // All arrays in one buffer, recycled from the last search of about this size
+    // (core/recycled_buffer.hpp says why). reset_nodes overwrites every element.
     const size_t bn = size_t(batch * nodes), bna = size_t(batch * nodes * actions);
-    // A search per move allocates and drops the same sizes again and again: recycle the buffers
-    // (core/recycled_vector.hpp explains why). reset_nodes overwrites every element.
-    for (auto* per_node : {&node_visits, &parents, &action_from_parent}) *per_node = RecycledVectors<int32_t>::take(bn);
-    for (auto* per_node : {&raw_values, &node_values}) *per_node = RecycledVectors<float>::take(bn);
-    for (auto* per_edge : {&children_index, &children_visits}) *per_edge = RecycledVectors<int32_t>::take(bna);
-    for (auto* per_edge : {&children_prior_logits, &children_prior_probs, &children_rewards, &children_discounts,
-                           &children_values})
-      *per_edge = RecycledVectors<float>::take(bna);
-    invalid_actions = RecycledVectors<uint8_t>::take(bna);
+    size_t bytes = 0;
+    layout(bn, bna, bytes);
+    buffer_ = RecycledBuffers::take(bytes);
+    bytes = 0;
+    layout(bn, bna, bytes, buffer_.data());
     for (int64_t b = 0; b < batch; ++b) reset_nodes(b, 0);
   }
 
   Tree(const Tree&) = delete;
   Tree& operator=(const Tree&) = delete;
-
-  ~Tree() {
-    for (auto* v : {&node_visits, &parents, &action_from_parent, &children_index, &children_visits})
-      RecycledVectors<int32_t>::give(*v);
-    for (auto* v : {&raw_values, &node_values, &children_prior_logits, &children_prior_probs, &children_rewards,
-                    &children_discounts, &children_values})
-      RecycledVectors<float>::give(*v);
-    RecycledVectors<uint8_t>::give(invalid_actions);
-  }
+  ~Tree() { RecycledBuffers::give(buffer_); }
 
   // Returns nodes [first, N) of tree b to the state of a new search's storage.
   void reset_nodes(int64_t b, int64_t first) {
@@ -100,6 +95,7 @@ struct Tree {
     std::fill(children_index.begin() + e0, children_index.begin() + e1, kUnvisited);
     std::fill(children_prior_logits.begin() + e0, children_prior_logits.begin() + e1, 0.0f);
     std::fill(children_prior_probs.begin() + e0, children_prior_probs.begin() + e1, 0.0f);
+    std::fill(children_qvalues.begin() + e0, children_qvalues.begin() + e1, 0.0f);
     std::fill(children_visits.begin() + e0, children_visits.begin() + e1, 0);
     std::fill(children_rewards.begin() + e0, children_rewards.begin() + e1, 0.0f);
     std::fill(children_discounts.begin() + e0, children_discounts.begin() + e1, 0.0f);
@@ -116,9 +112,7 @@ struct Tree {
   void prefetch_node(int64_t b, int32_t index) const {
     const int64_t e0 = edge(b, index, 0);
     for (int64_t offset = 0; offset < num_actions; offset += 16) {  // 16 floats per cache line
-      __builtin_prefetch(children_rewards.data() + e0 + offset);
-      __builtin_prefetch(children_discounts.data() + e0 + offset);
-      __builtin_prefetch(children_values.data() + e0 + offset);
+      __builtin_prefetch(children_qvalues.data() + e0 + offset);
       __builtin_prefetch(children_visits.data() + e0 + offset);
       __builtin_prefetch(children_prior_probs.data() + e0 + offset);
       __builtin_prefetch(children_prior_logits.data() + e0 + offset);
@@ -153,6 +147,15 @@ struct Tree {
     softmax(children_prior_logits.data() + e0, num_actions, children_prior_probs.data() + e0);
   }
 
+  // The internal arrays of a node whose mctx arrays were written from outside (a kept subtree).
+  void refresh_internal(int64_t b, int32_t index) {
+    refresh_prior_probs(b, index);
+    const int64_t e0 = edge(b, index, 0);
+    for (int64_t e = e0; e < e0 + num_actions; ++e) refresh_qvalue(e);
+  }
+
+  void refresh_qvalue(int64_t e) { children_qvalues[e] = children_rewards[e] + children_discounts[e] * children_values[e]; }
+
   // mctx's expand (bookkeeping after recurrent_fn) followed by its backward.
   void expand_and_backup(int64_t b, int32_t parent, int32_t action, int32_t next, float reward, float discount,
                          const float* prior_logits, float value, const uint8_t* invalid) {
@@ -177,12 +180,35 @@ struct Tree {
       leaf_value = children_rewards[e] + children_discounts[e] * leaf_value;
       const float parent_value = (node_values[node(b, parent)] * float(count) + leaf_value) / (float(count) + 1.0f);
       children_values[e] = node_values[node(b, index)];
+      refresh_qvalue(e);
       children_visits[e] += 1;
       node_values[node(b, parent)] = parent_value;
       node_visits[node(b, parent)] = count + 1;
       index = parent;
     }
   }
+
+ private:
+  // Places each array at the next 64-byte boundary from `offset` (in `base` when given; with
+  // no base it only sums the sizes).
+  template <class T>
+  static void place(Column<T>& column, size_t count, size_t& offset, uint8_t* base) {
+    offset = (offset + 63) / 64 * 64;
+    if (base != nullptr) column = Column<T>{reinterpret_cast<T*>(base + offset), count};
+    offset += count * sizeof(T);
+  }
+
+  void layout(size_t bn, size_t bna, size_t& offset, uint8_t* base = nullptr) {
+    for (auto* per_node : {&node_visits, &parents, &action_from_parent}) place(*per_node, bn, offset, base);
+    for (auto* per_node : {&raw_values, &node_values}) place(*per_node, bn, offset, base);
+    for (auto* per_edge : {&children_index, &children_visits}) place(*per_edge, bna, offset, base);
+    for (auto* per_edge : {&children_prior_logits, &children_prior_probs, &children_qvalues, &children_rewards,
+                           &children_discounts, &children_values})
+      place(*per_edge, bna, offset, base);
+    place(invalid_actions, bna, offset, base);
+  }
+
+  RecycledBuffers::Buffer buffer_;
 };
 
 // ---- Q-value transforms (mctx/_src/qtransforms.py) -----------------------------------------
@@ -204,14 +230,13 @@ inline void qtransform_node(const Tree& tree, const QTransform& q, int64_t b, in
   const int64_t A = tree.num_actions;
   const int64_t e0 = tree.edge(b, index, 0);
   const int32_t* visits = tree.children_visits.data() + e0;
-  // Q(s, a) = r(s, a) + gamma(s, a) * v(s'), tree.qvalues in mctx.
-  for (int64_t a = 0; a < A; ++a)
-    out[a] = tree.children_rewards[e0 + a] + tree.children_discounts[e0 + a] * tree.children_values[e0 + a];
+  // Q(s, a) = r(s, a) + gamma(s, a) * v(s'), tree.qvalues in mctx, kept by backup.
+  const float* qvalues = tree.children_qvalues.data() + e0;
 
   switch (q.kind) {
     case QTransformKind::kByMinMax: {
       for (int64_t a = 0; a < A; ++a) {
-        const float score = visits[a] > 0 ? out[a] : q.min_value;
+        const float score = visits[a] > 0 ? qvalues[a] : q.min_value;
         out[a] = (score - q.min_value) / (q.max_value - q.min_value);
       }
       return;
@@ -220,12 +245,12 @@ inline void qtransform_node(const Tree& tree, const QTransform& q, int64_t b, in
       const float node_value = tree.node_values[tree.node(b, index)];
       float lo = node_value, hi = node_value;
       for (int64_t a = 0; a < A; ++a) {
-        const float safe = visits[a] > 0 ? out[a] : node_value;
+        const float safe = visits[a] > 0 ? qvalues[a] : node_value;
         lo = std::min(lo, safe);
         hi = std::max(hi, safe);
       }
       const float denominator = std::max(hi - lo, q.epsilon);
-      for (int64_t a = 0; a < A; ++a) out[a] = ((visits[a] > 0 ? out[a] : lo) - lo) / denominator;
+      for (int64_t a = 0; a < A; ++a) out[a] = ((visits[a] > 0 ? qvalues[a] : lo) - lo) / denominator;
       return;
     }
     case QTransformKind::kCompletedByMixValue: {
@@ -239,25 +264,20 @@ inline void qtransform_node(const Tree& tree, const QTransform& q, int64_t b, in
         float* probs = scratch;
         const float* prior_probs = tree.children_prior_probs.data() + e0;
         int32_t sum_visits = 0;
-        float sum_probs = 0.0f;
+        // Unvisited children's terms are 0 (mctx's jnp.where), which changes no sum.
         for (int64_t a = 0; a < A; ++a) {
-          probs[a] = std::max(std::numeric_limits<float>::min(), prior_probs[a]);
+          probs[a] = visits[a] > 0 ? std::max(std::numeric_limits<float>::min(), prior_probs[a]) : 0.0f;
           sum_visits += visits[a];
-          if (visits[a] > 0) sum_probs += probs[a];
         }
-        float weighted_q = 0.0f;
-        for (int64_t a = 0; a < A; ++a)
-          if (visits[a] > 0) weighted_q += probs[a] * out[a] / sum_probs;
+        const float sum_probs = row_sum(probs, A);
+        const float safe_sum = sum_probs > 0.0f ? sum_probs : 1.0f;  // no child visited: every term is 0
+        for (int64_t a = 0; a < A; ++a) probs[a] = probs[a] * qvalues[a] / safe_sum;
+        const float weighted_q = row_sum(probs, A);
         value = (value + float(sum_visits) * weighted_q) / (float(sum_visits) + 1.0f);
       }
-      for (int64_t a = 0; a < A; ++a)
-        if (visits[a] == 0) out[a] = value;
+      for (int64_t a = 0; a < A; ++a) out[a] = visits[a] == 0 ? value : qvalues[a];
       if (q.rescale_values) {
-        float lo = out[0], hi = out[0];
-        for (int64_t a = 1; a < A; ++a) {
-          lo = std::min(lo, out[a]);
-          hi = std::max(hi, out[a]);
-        }
+        const float lo = row_min(out, A), hi = row_max(out, A);
         const float denominator = std::max(hi - lo, q.epsilon);
         for (int64_t a = 0; a < A; ++a) out[a] = (out[a] - lo) / denominator;
       }
@@ -266,29 +286,6 @@ inline void qtransform_node(const Tree& tree, const QTransform& q, int64_t b, in
       return;
     }
   }
-}
-
-// mctx's _mask_invalid_actions for one node: logits - max(logits), then the lowest finite float
-// where invalid (not -inf, so that a softmax over a fully masked row stays finite).
-inline void mask_invalid_actions(const float* logits, const uint8_t* invalid, int64_t n, float* out) {
-  float m = -std::numeric_limits<float>::infinity();
-  for (int64_t a = 0; a < n; ++a) m = std::max(m, logits[a]);
-  for (int64_t a = 0; a < n; ++a) out[a] = invalid[a] ? std::numeric_limits<float>::lowest() : logits[a] - m;
-}
-
-// The first valid action with the largest score; action 0 when every action is invalid, as
-// mctx's masked_argmax (argmax over all -inf).
-inline int32_t masked_argmax(const float* scores, const uint8_t* invalid, int64_t n) {
-  int32_t best = 0;
-  float best_score = -std::numeric_limits<float>::infinity();
-  for (int64_t a = 0; a < n; ++a) {
-    if (invalid[a]) continue;
-    if (scores[a] > best_score) {
-      best_score = scores[a];
-      best = int32_t(a);
-    }
-  }
-  return best;
 }
 
 }  // namespace turborl::mcts
