@@ -1,25 +1,29 @@
 """AlphaZero (turborl.algos.alphazero) on tic-tac-toe and Connect Four.
 
     python bench/bench_alphazero.py [--ttt-seeds 3] [--c4-steps 200000] [--c4-games 50]
+    python bench/bench_alphazero.py --ttt-seeds 4 --c4-steps 0 --set random_opening_moves=0   # a variant
 
 Tic-tac-toe: each seed trains with the defaults (200k self-play positions, Gumbel MuZero search
-with 32 simulations) and then plays 200 games against the perfect solver (turborl.games'
-negamax, a uniformly random choice among its optimal moves), 100 with each side; the goal is
-no loss. Connect Four: one run of ``--c4-steps`` positions, then ``--c4-games`` games against
+with 32 simulations, up to 4 random opening moves per self-play game) and then plays 200 games
+against the perfect solver (turborl.games' negamax, a uniformly random choice among its optimal
+moves), 100 with each side, and every line of perfect play (each optimal reply followed, both
+sides: turborl.games.results_against_every_perfect_line); the goal is no loss. Connect Four: one run of ``--c4-steps`` positions, then ``--c4-games`` games against
 plain rollout MCTS with 200 simulations (uniform priors, one random playout per leaf), half with
 each side, and against a uniformly random player. Wall-clocks include the evaluations.
+``--set KEY=VALUE`` (repeatable; VALUE in JSON) changes a field of the tic-tac-toe config.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import time
 
 import numpy as np
 import torch
 
 from turborl.algos.alphazero import AlphaZero, AlphaZeroConfig, play_match
-from turborl.games import perfect_player
+from turborl.games import perfect_player, results_against_every_perfect_line
 
 
 
@@ -41,17 +45,24 @@ def main() -> None:
     parser.add_argument("--c4-steps", type=int, default=200_000)
     parser.add_argument("--c4-simulations", type=int, default=32)
     parser.add_argument("--c4-games", type=int, default=50)
+    parser.add_argument("--ttt-first-seed", type=int, default=0)
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="a tic-tac-toe config field, VALUE in JSON (e.g. random_opening_moves=0)")
     args = parser.parse_args()
+    overrides = {key: json.loads(value) for key, value in (item.split("=", 1) for item in args.set)}
     torch.set_num_threads(1)
 
     print("| game | seed | positions | train + eval wall-clock | opponent | games | wins / draws / losses |")
     print("|---|---|---|---|---|---|---|")
-    for seed in range(args.ttt_seeds):
+    for seed in range(args.ttt_first_seed, args.ttt_first_seed + args.ttt_seeds):
         start = time.perf_counter()
-        run = AlphaZero(AlphaZeroConfig(game="tictactoe", seed=seed, progress=False)).learn()
+        run = AlphaZero(AlphaZeroConfig(game="tictactoe", seed=seed, progress=False, **overrides)).learn()
         results = results_against(run, perfect_player, 200, seed + 100)
+        lines = results_against_every_perfect_line(run.network_player(), np.random.default_rng(seed))
         print(f"| tic-tac-toe | {seed} | {run.global_step:,} | {time.perf_counter() - start:.0f} s | perfect solver | "
               f"200 | {summary(results)} |", flush=True)
+        print(f"| tic-tac-toe | {seed} | | | every perfect line | {lines['games']} | "
+              f"{lines['wins']} / {lines['draws']} / {lines['losses']} |", flush=True)
     if args.c4_steps:
         start = time.perf_counter()
         config = AlphaZeroConfig(game="connect4", total_timesteps=args.c4_steps, num_simulations=args.c4_simulations,

@@ -218,3 +218,46 @@ def test_perfect_player_draws_among_the_optimal_actions():
     replies = perfect_player(states, rng)
     for state, reply in zip(states, replies):
         assert reply in optimal_actions(state)
+
+
+def _reference_lines(player_action, player_first: bool) -> dict:
+    """Depth-first over the reference rules: the player's move is player_action(position), the
+    opponent follows each of its optimal actions in turn."""
+    counts = {"games": 0, "wins": 0, "draws": 0, "losses": 0}
+
+    def visit(position: Position, player_to_move: bool) -> None:
+        if player_to_move:
+            moves = [player_action(position)]
+        else:
+            moves = optimal_actions(position.encode())
+        for move in moves:
+            child, reward, terminal = position.play(move)
+            if terminal:
+                counts["games"] += 1
+                counts[("wins" if player_to_move else "losses") if reward > 0 else "draws"] += 1
+            else:
+                visit(child, not player_to_move)
+
+    visit(Position.initial(TICTACTOE), player_first)
+    return counts
+
+
+def _sum(a: dict, b: dict) -> dict:
+    return {key: a[key] + b[key] for key in a}
+
+
+def test_every_perfect_line_is_followed_against_a_weak_and_a_perfect_player():
+    from turborl.games import results_against_every_perfect_line
+
+    def first_free_cell(states, rng):  # loses to perfect play on most lines
+        return np.argmax(np.asarray(states)[:, :9] == 0, axis=1)
+
+    def first_optimal(states, rng):  # perfect and deterministic: never loses, never wins
+        return np.array([optimal_actions(state)[0] for state in states])
+
+    weak = results_against_every_perfect_line(first_free_cell, np.random.default_rng(0))
+    expected = _sum(*(_reference_lines(lambda p: p.legal_actions()[0], first) for first in (True, False)))
+    assert weak == expected and weak["losses"] > 0
+    perfect = results_against_every_perfect_line(first_optimal, np.random.default_rng(0))
+    expected = _sum(*(_reference_lines(lambda p: optimal_actions(p.encode())[0], first) for first in (True, False)))
+    assert perfect == expected and perfect["losses"] == perfect["wins"] == 0 and perfect["draws"] == perfect["games"]

@@ -15,7 +15,8 @@ from turborl.games.batched import BatchedGames
 from turborl.games.connect4_solver import Connect4Solution, connect4_solve, connect4_solve_batch
 from turborl.games.game import GAME_NAMES, Game, make_game
 from turborl.games.mcts_model import GameModel, mcts_model, rollout_evaluator
-from turborl.games.tictactoe_solver import optimal_actions, perfect_player, tictactoe_values
+from turborl.games.tictactoe_solver import (optimal_actions, perfect_player, results_against_every_perfect_line,
+                                             tictactoe_values)
 
 __all__ = [
     "GAME_NAMES",
@@ -29,6 +30,7 @@ __all__ = [
     "mcts_model",
     "optimal_actions",
     "perfect_player",
+    "results_against_every_perfect_line",
     "rollout_evaluator",
     "tictactoe_values",
 ]

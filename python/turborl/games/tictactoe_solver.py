@@ -93,3 +93,37 @@ def perfect_player(states: Any, rng: np.random.Generator) -> np.ndarray:
     """int64 ``[B]``: for each unfinished state, one of its ``optimal_actions`` drawn uniformly by
     ``rng``: a perfect tic-tac-toe opponent that varies its play (``play_match``'s player form)."""
     return np.array([rng.choice(optimal_actions(state)) for state in np.asarray(states)], np.int64)
+
+
+def results_against_every_perfect_line(player: Any, rng: np.random.Generator) -> dict:
+    """Plays a deterministic ``player(states, rng) -> actions`` against every line of perfect
+    play: at the opponent's turns each of its ``optimal_actions`` is followed, so the games
+    cover every way a perfect player can play against this player, with the player moving first
+    and second. Returns ``{"games": n, "wins": w, "draws": d, "losses": l}``, counting each
+    distinct line once; ``losses == 0`` means the player never loses to perfect play (a
+    stronger check than sampled games, which may miss a rare line).
+
+    The player is called once per ply with every game in progress (a batch), so a batched search
+    runs once per ply. It must be deterministic: a line is followed once."""
+    game = make_game("tictactoe")
+    totals = {"games": 0, "wins": 0, "draws": 0, "losses": 0}
+    for player_moves_first in (True, False):
+        states = game.initial_states(1)
+        player_to_move = player_moves_first
+        while len(states):
+            if player_to_move:
+                actions = np.asarray(player(states, rng), np.int64)
+                next_states = states
+            else:
+                branches = [(b, a) for b, state in enumerate(states) for a in optimal_actions(state)]
+                next_states = states[[b for b, _ in branches]]
+                actions = np.array([a for _, a in branches], np.int64)
+            next_states, rewards, terminal = game.step(next_states, actions)
+            finished = np.asarray(terminal, bool)
+            won = finished & (np.asarray(rewards) > 0)  # the mover won
+            totals["games"] += int(finished.sum())
+            totals["wins" if player_to_move else "losses"] += int(won.sum())
+            totals["draws"] += int((finished & ~won).sum())
+            states = next_states[~finished]
+            player_to_move = not player_to_move
+    return totals

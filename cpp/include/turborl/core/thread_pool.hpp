@@ -30,7 +30,13 @@ class ThreadPool {
  public:
   static constexpr int kMaxThreads = 256;
 
-  explicit ThreadPool(int num_threads) : num_threads_(num_threads) {
+  static constexpr std::chrono::microseconds kDefaultSpin{50};
+
+  // `idle_spin`: how long a worker spins for the next job before it sleeps. Callers whose jobs
+  // come at longer but regular intervals (an MCTS search: one job per simulation, the model's
+  // call in between) may spin longer, trading a core's idle time for the wake-up.
+  explicit ThreadPool(int num_threads, std::chrono::microseconds idle_spin = kDefaultSpin)
+      : num_threads_(num_threads), idle_spin_(idle_spin) {
     TURBORL_CHECK(num_threads >= 1 && num_threads <= kMaxThreads, "num_threads must be in [1, ", kMaxThreads,
                   "], got ", num_threads);
     errors_.resize(size_t(num_threads) * kChunksPerThread);
@@ -82,7 +88,7 @@ class ThreadPool {
 
     run_claimed_chunks();
 
-    if (!spin_until([&] { return pending_.load(std::memory_order_acquire) == 0; })) {
+    if (!spin_until(kDefaultSpin, [&] { return pending_.load(std::memory_order_acquire) == 0; })) {
       std::unique_lock<std::mutex> lock(mutex_);
       job_done_.wait(lock, [&] { return pending_.load() == 0; });
     }
@@ -104,10 +110,10 @@ class ThreadPool {
 #endif
   }
 
-  // Spins for at most ~50 microseconds; returns whether the condition became true.
+  // Spins for at most about `limit`; returns whether the condition became true.
   template <class Condition>
-  static bool spin_until(Condition&& done) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::microseconds(50);
+  static bool spin_until(std::chrono::microseconds limit, Condition&& done) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
     for (int i = 0;; ++i) {
       if (done()) return true;
       pause();
@@ -134,7 +140,7 @@ class ThreadPool {
     // posted before this thread first ran.
     uint64_t seen = 0;
     for (;;) {
-      if (!spin_until([&] { return epoch_.load(std::memory_order_acquire) != seen; })) {
+      if (!spin_until(idle_spin_, [&] { return epoch_.load(std::memory_order_acquire) != seen; })) {
         // Sleep. sleepers_ is raised before the epoch is checked again under the mutex, and
         // run_chunks bumps the epoch before reading sleepers_, so a job is never missed.
         std::unique_lock<std::mutex> lock(mutex_);
@@ -153,6 +159,7 @@ class ThreadPool {
   }
 
   const int num_threads_;
+  const std::chrono::microseconds idle_spin_;
   std::vector<std::thread> workers_;
   std::vector<std::exception_ptr> errors_;
   std::mutex mutex_;
