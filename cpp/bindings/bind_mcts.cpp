@@ -98,6 +98,23 @@ const uint8_t* checked_outputs(const Search& s, const In1D<float>& reward, const
   return reinterpret_cast<const uint8_t*>(invalid_actions->data());
 }
 
+// expand_and_backup, or with kThenSelect expand_and_backup_then_select (returning the selection).
+template <bool kThenSelect>
+nb::object record_outputs(Search& s, In1D<float> reward, In1D<float> discount, In2D<float> prior_logits,
+                          In1D<float> value, std::optional<In2D<bool>> invalid_actions) {
+  const uint8_t* invalid = checked_outputs(s, reward, discount, prior_logits, value, invalid_actions);
+  {
+    nb::gil_scoped_release release;
+    if constexpr (kThenSelect) {
+      s.expand_and_backup_then_select(reward.data(), discount.data(), prior_logits.data(), value.data(), invalid);
+    } else {
+      s.expand_and_backup(reward.data(), discount.data(), prior_logits.data(), value.data(), invalid);
+    }
+  }
+  if constexpr (kThenSelect) return selection(s);
+  return nb::none();
+}
+
 mcts::QTransform qtransform_from(int kind, float min_value, float max_value, float epsilon, float value_scale,
                                  float maxvisit_init, bool rescale_values, bool use_mixed_value) {
   TURBORL_CHECK(kind >= 0 && kind <= 2, "unknown qtransform kind ", kind);
@@ -163,32 +180,14 @@ void bind_mcts(nb::module_& m) {
            "Descends every tree; returns (action [B] int32, parent_slot [B] int64, next_slot [B] int64): "
            "the action to evaluate, and the flat indices b * num_nodes + node of the node it is taken from "
            "and of the node its result goes to.")
-      .def(
-          "expand_and_backup",
-          [](Search& s, In1D<float> reward, In1D<float> discount, In2D<float> prior_logits, In1D<float> value,
-             std::optional<In2D<bool>> invalid_actions) {
-            const uint8_t* invalid = checked_outputs(s, reward, discount, prior_logits, value, invalid_actions);
-            nb::gil_scoped_release release;
-            s.expand_and_backup(reward.data(), discount.data(), prior_logits.data(), value.data(), invalid);
-          },
-          "reward"_a, "discount"_a, "prior_logits"_a, "value"_a, "invalid_actions"_a.none(),
-          "Records the model's outputs for the selected edges (all finite; logits as the model returned "
-          "them: with invalid_actions they are masked here as mctx masks the root's) and backs up.")
-      .def(
-          "expand_and_backup_then_select",
-          [](Search& s, In1D<float> reward, In1D<float> discount, In2D<float> prior_logits, In1D<float> value,
-             std::optional<In2D<bool>> invalid_actions) {
-            const uint8_t* invalid = checked_outputs(s, reward, discount, prior_logits, value, invalid_actions);
-            {
-              nb::gil_scoped_release release;
-              s.expand_and_backup_then_select(reward.data(), discount.data(), prior_logits.data(), value.data(),
-                                              invalid);
-            }
-            return selection(s);
-          },
-          "reward"_a, "discount"_a, "prior_logits"_a, "value"_a, "invalid_actions"_a.none(),
-          "expand_and_backup, then select for the next simulation in the same pass over the trees; "
-          "returns what select returns.")
+      .def("expand_and_backup", &record_outputs<false>, "reward"_a, "discount"_a, "prior_logits"_a, "value"_a,
+           "invalid_actions"_a.none(),
+           "Records the model's outputs for the selected edges (all finite; logits as the model returned "
+           "them: with invalid_actions they are masked here as mctx masks the root's) and backs up.")
+      .def("expand_and_backup_then_select", &record_outputs<true>, "reward"_a, "discount"_a, "prior_logits"_a,
+           "value"_a, "invalid_actions"_a.none(),
+           "expand_and_backup, then select for the next simulation in the same pass over the trees; "
+           "returns what select returns.")
       .def_prop_ro("simulation", &Search::simulation)
       .def(
           "arrays",
