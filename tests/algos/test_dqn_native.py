@@ -49,7 +49,11 @@ def test_gradient_steps_equal_torch_backend(overrides, sample_in_python, monkeyp
     start = parameters(torch_run.q_network)
     metrics = []
     for run in (torch_run, native_run):
-        fill(run, seed=4)
+        # ReLU's derivative jumps at 0: a pre-activation within rounding of 0 lets one backend
+        # pass a unit's gradient and the other not, and Adam turns that into a visible difference.
+        # With fill seed 4 and the replay's current sampling stream, one sample of the HL-Gauss
+        # case put hidden unit 46 at 6.7e-8 at the sixth step; seed 5 has no such tie.
+        fill(run, seed=5)
         metrics.append(run._train(6))
     moved = (parameters(torch_run.q_network) - start).abs().max()
     difference = (parameters(torch_run.q_network) - parameters(native_run.q_network)).abs().max()

@@ -35,9 +35,14 @@ def test_ppo_learns_cartpole_far_beyond_random(tmp_path):
 
 
 def test_dqn_learns_cartpole_far_beyond_random(tmp_path):
-    DQN(DQNConfig(**DQN_CARTPOLE, total_timesteps=12_000, eval_interval=12_000, seed=0), tmp_path).learn()
-    learned = evaluate(turborl.load_policy(tmp_path), "CartPole-v1", 20, seeds=(123,)).mean()
-    assert learned > 4 * random_return(), learned
+    # DQN's return after 12k steps varies a lot from seed to seed (79-500 over seeds 0-4), so the
+    # median of three seeds is compared, not one seed's luck.
+    learned = []
+    for seed in range(3):
+        run_dir = tmp_path / f"seed{seed}"
+        DQN(DQNConfig(**DQN_CARTPOLE, total_timesteps=12_000, eval_interval=12_000, seed=seed), run_dir).learn()
+        learned.append(evaluate(turborl.load_policy(run_dir), "CartPole-v1", 20, seeds=(123,)).mean())
+    assert np.median(learned) > 4 * random_return(), learned
 
 
 def test_run_directory_files(tmp_path):

@@ -33,12 +33,21 @@ TURBORL_HD inline Philox4x32Block philox4x32_10(Philox4x32Block counter, uint32_
   return counter;
 }
 
-// What a stream is used for; part of the counter so that no two purposes share numbers.
+// What a stream is used for; part of the counter so that no two purposes share numbers. Every
+// CounterRng in the library names its purpose here: two purposes with the same value and the
+// same seed would draw the same numbers (the replay sampler once reused the sensor noise of the
+// first observation of each episode).
 enum class StreamPurpose : uint32_t {
-  kEnvReset = 1,  // initial states of one episode
-  kEnvStep = 2,         // per-step randomness of the dynamics (actuator noise)
-  kEnvObservation = 3,  // sensor noise of the observation emitted at one step
-  kGamePlayout = 4,     // the moves of one random playout of a board game
+  kEnvReset = 1,         // initial states of one episode
+  kEnvStep = 2,          // per-step randomness of the dynamics (actuator noise)
+  kEnvObservation = 3,   // sensor noise of the observation emitted at one step
+  kGamePlayout = 4,      // the moves of one random playout of a board game
+  kReplaySample = 5,     // the rows of one replay sample call
+  kPpoPolicy = 6,        // the native PPO engine's action sampling and minibatch order
+  kStreamPolicy = 7,     // the native stream-x engine's action sampling
+  kPermutationTest = 8,  // the random subsets of one permutation test
+  kCombinationLock = 0x10C4u,       // the secret combination of a combination-lock env
+  kMctsTieBreak = 0x4D435453u,      // "MCTS": MuZero selection's tie-break noise
 };
 
 // A stream of 64-bit draws: key = a 64-bit seed, counter = (block, word1, word2, word3) where

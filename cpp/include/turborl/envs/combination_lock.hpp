@@ -59,7 +59,7 @@ struct CombinationLockWithActions {
 
   // The right digit at step t: one Philox draw keyed by the seed, a pure function of (seed, t).
   TURBORL_HD TURBORL_INLINE static int64_t digit(uint64_t combination_seed, uint64_t t) {
-    CounterRng rng(combination_seed, uint32_t(t), uint32_t(t >> 32), 0x10C4u);
+    CounterRng rng(combination_seed, uint32_t(t), uint32_t(t >> 32), static_cast<uint32_t>(StreamPurpose::kCombinationLock));
     return int64_t(rng.next_u64() % uint64_t(kNumActions));
   }
 

@@ -24,7 +24,7 @@ enum class Algorithm : int { kMuZero = 0, kGumbelMuZero = 1 };
 
 // Word 3 of the Philox counter that names the tie-break noise of MuZero's selection, distinct
 // from the environments' stream purposes (core/rng.hpp).
-inline constexpr uint32_t kSelectionNoisePurpose = 0x4D435453u;  // "MCTS"
+inline constexpr uint32_t kSelectionNoisePurpose = static_cast<uint32_t>(StreamPurpose::kMctsTieBreak);
 
 struct SearchConfig {
   Algorithm algorithm = Algorithm::kMuZero;

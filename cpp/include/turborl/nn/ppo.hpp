@@ -22,7 +22,7 @@
 
 namespace turborl::nn {
 
-inline constexpr uint32_t kPolicyStreamPurpose = 3;  // distinct from the env streams in core/rng.hpp
+inline constexpr uint32_t kPolicyStreamPurpose = static_cast<uint32_t>(StreamPurpose::kPpoPolicy);
 
 struct PpoOptions {
   std::ptrdiff_t minibatch_size = 64;

@@ -270,7 +270,7 @@ class StreamAcEngine {
   }
 
  private:
-  static constexpr uint32_t kStreamPolicyPurpose = 4;  // distinct from the env, replay and PPO streams
+  static constexpr uint32_t kStreamPolicyPurpose = static_cast<uint32_t>(StreamPurpose::kStreamPolicy);
   static T softplus(T x) { return x > T(20) ? x : std::log1p(std::exp(x)); }
 
   Mlp<T> policy_, value_;

@@ -55,7 +55,7 @@ struct SampleOutputs {
 
 class ReplayCore {
  public:
-  static constexpr uint32_t kSampleStream = 3;  // CounterRng word: distinct from env streams
+  static constexpr uint32_t kSampleStream = static_cast<uint32_t>(StreamPurpose::kReplaySample);
 
   ReplayCore(int64_t time_capacity, int64_t num_envs, const std::vector<int64_t>& item_bytes, FieldRoles roles,
              bool same_step, uint64_t seed, PriorityConfig priority)

@@ -48,7 +48,7 @@ inline std::vector<uint8_t> all_subsets(int64_t n, int64_t k, int64_t count) {
 // `stream`; the first row is the identity assignment {0, ..., k-1}, as adastop's.
 inline std::vector<uint8_t> random_subsets(int64_t n, int64_t k, int64_t count, uint64_t seed, uint64_t stream) {
   std::vector<uint8_t> masks(size_t(count * n), 0);
-  CounterRng rng(seed, uint32_t(stream), uint32_t(stream >> 32), 4);
+  CounterRng rng(seed, uint32_t(stream), uint32_t(stream >> 32), static_cast<uint32_t>(StreamPurpose::kPermutationTest));
   std::vector<int64_t> items(static_cast<size_t>(n));
   for (int64_t row = 0; row < count; ++row) {
     for (int64_t i = 0; i < n; ++i) items[size_t(i)] = i;
