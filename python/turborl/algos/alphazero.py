@@ -48,8 +48,9 @@ class AlphaZeroConfig(Config):
         learning_rate, batch_size, updates_per_iteration, replay_size, weight_decay: training.
         augment: store every position under each symmetry of the board (the 8 rotations and
             reflections of tic-tac-toe's square board, Connect Four's mirror image), as AlphaGo
-            Zero does for Go. Off by default: on tic-tac-toe it did not make "never loses to the
-            perfect player" reliable (seeds 0 and 2 lost 0 and 7 of 200 games; bench/RESULTS.md).
+            Zero does for Go. Off by default: before random openings it did not make tic-tac-toe's
+            "never loses to the perfect player" reliable (seeds 0 and 2 lost 0 and 7 of 200 games;
+            bench/RESULTS.md), and random openings did without it.
         opponent_simulations: simulations of the rollout-MCTS opponent in evaluation.
         random_opening_moves: each self-play game first plays a uniformly drawn number in
             [0, random_opening_moves] of uniformly random legal moves, which are not trained on
@@ -60,8 +61,8 @@ class AlphaZeroConfig(Config):
     algorithm: ClassVar[str] = "alphazero"
     game: str = "tictactoe"
     env_id: str = "tictactoe"
-    # Tic-tac-toe: losses to perfect play in 200 games vary by seed, 0-20 at 120k and 0-7 at 200k
-    # positions (bench/RESULTS.md).
+    # Tic-tac-toe at 200k positions: no loss on any line of perfect play in 8 of 8 seeds (with the
+    # random openings below; bench/RESULTS.md).
     total_timesteps: int = 200_000
     num_envs: int = 64
     hidden_sizes: tuple[int, ...] = (128, 128)
