@@ -1388,7 +1388,23 @@ def test_game_solvers_reject_bad_arguments():
         tictactoe_values(empty)
     with pytest.raises(ValueError, match=r"state must be one state of shape \(13,\), got shape \(1, 13\)"):
         optimal_actions(_tictactoe_states([]))
+    from turborl.games import results_against_every_perfect_line
+
+    with pytest.raises(ValueError, match=r"player must return one integer action per state, shape \(1,\), got "
+                                         r"int64 \(2,\)"):
+        results_against_every_perfect_line(lambda s, rng: np.zeros(len(s) + 1, np.int64), None)
+    with pytest.raises(ValueError, match=r"actions\[0\] = 12 is out of range \[0, 9\) in tictactoe game 0"):
+        results_against_every_perfect_line(lambda s, rng: np.full(len(s), 12), None)
     # Both players have a line: consistent fields, but no game reaches it.
     both_won = np.array([[1, 1, 1, -1, -1, -1, 0, 0, 0, 1, 6, 1, -1]], np.int8)
     with pytest.raises(ValueError, match=r"states\[0\] cannot be reached from the empty board"):
         tictactoe_values(both_won)
+
+
+def test_alphazero_config_rejects_bad_values():
+    from turborl.algos.alphazero import AlphaZeroConfig
+
+    with pytest.raises(ValueError, match=r"random_opening_moves must be >= 0, got -1"):
+        AlphaZeroConfig(random_opening_moves=-1)
+    with pytest.raises(ValueError, match=r"game must be one of tictactoe, connect4, got 'chess'"):
+        AlphaZeroConfig(game="chess")

@@ -112,7 +112,10 @@ def results_against_every_perfect_line(player: Any, rng: np.random.Generator) ->
         player_to_move = player_moves_first
         while len(states):
             if player_to_move:
-                actions = np.asarray(player(states, rng), np.int64)
+                actions = np.asarray(player(states, rng))
+                if actions.shape != (len(states),) or actions.dtype.kind not in "iu":
+                    raise ValueError(f"player must return one integer action per state, shape ({len(states)},), "
+                                     f"got {actions.dtype} {actions.shape}")
                 next_states = states
             else:
                 branches = [(b, a) for b, state in enumerate(states) for a in optimal_actions(state)]

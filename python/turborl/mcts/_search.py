@@ -25,15 +25,18 @@ _MIN_LOGIT = np.finfo(np.float32).min
 # ---- arrays and embeddings ------------------------------------------------------------------------
 
 _is_torch = _checks.is_torch
+_numpy = _checks.from_torch  # models may return torch tensors
 
 
-def _numpy(name: str, value: Any) -> Any:
-    """A torch tensor as a NumPy array (models may return tensors); anything else unchanged."""
-    return _checks.from_torch(value)
+def _ready(value: Any, dtype: Any, shape: tuple) -> bool:
+    """Whether ``value`` already is a contiguous NumPy array of ``dtype`` and ``shape``: the
+    model's outputs usually are, and then need no conversion in the simulation loop."""
+    return (type(value) is np.ndarray and value.dtype == dtype and value.shape == shape
+            and value.flags.c_contiguous)
 
 
 def _float_array(name: str, value: Any, shape: tuple) -> np.ndarray:
-    array = _checks.finite_array(name, _numpy(name, value), np.float32)
+    array = _checks.finite_array(name, _numpy(value), np.float32)
     if array.shape != shape:
         raise ValueError(f"{name} must have shape {shape}, got {array.shape}")
     return array
@@ -41,7 +44,7 @@ def _float_array(name: str, value: Any, shape: tuple) -> np.ndarray:
 
 def _mask_array(name: str, value: Any, shape: tuple) -> np.ndarray:
     """An invalid-action mask: bool, or integers 0/1."""
-    array = np.asarray(_numpy(name, value))
+    array = np.asarray(_numpy(value))
     if array.dtype != np.bool_:
         if array.dtype.kind not in "iu":
             raise TypeError(f"{name} must be a bool (or 0/1 integer) mask, got dtype {array.dtype}")
@@ -121,7 +124,7 @@ def _model_output(name: str, value: Any, shape: tuple, simulation: int) -> np.nd
     """A float32 output of recurrent_fn. An output that already is a contiguous float32 array
     of the right shape passes as is: C++ checks that it is finite (one pass over all four
     outputs instead of four NumPy reductions); anything else is converted and checked here."""
-    if type(value) is np.ndarray and value.dtype == np.float32 and value.shape == shape and value.flags.c_contiguous:
+    if _ready(value, np.float32, shape):
         return value
     return _float_array(f"{name} (returned by recurrent_fn at simulation {simulation})", value, shape)
 
@@ -202,7 +205,7 @@ def check_root(root: Any, invalid_actions: Any):
     """(prior_logits, value, invalid mask or None) of a checked root."""
     if not isinstance(root, RootFnOutput):
         raise TypeError(f"root must be a turborl.mcts.RootFnOutput, got {type(root).__name__}")
-    logits = _checks.finite_array("root.prior_logits", _numpy("root.prior_logits", root.prior_logits), np.float32)
+    logits = _checks.finite_array("root.prior_logits", _numpy(root.prior_logits), np.float32)
     if logits.ndim != 2 or logits.shape[1] < 1 or logits.shape[0] < 1:
         raise ValueError(f"root.prior_logits must have shape (B, A) with B, A >= 1, got {logits.shape}")
     batch_size, num_actions = logits.shape
@@ -269,16 +272,16 @@ def run_search(*, params: Any, rng: np.random.Generator, root: RootFnOutput, roo
 
     reused = _reused_nodes(search_tree, batch_size, num_actions, root.embedding)
     kept = search_tree.node_visits.shape[1] if reused is not None else 1  # nodes before the first simulation
+    num_nodes = kept + num_simulations
     if max_depth is None:
         # No limit: mctx's default num_simulations is as deep as a fresh tree can grow; a kept
         # subtree may already be deeper.
-        max_depth = kept + num_simulations - 1
+        max_depth = num_nodes - 1
     search = _core.MctsSearch(
         batch_size=batch_size, num_actions=num_actions, algorithm=algorithm, num_simulations=num_simulations,
         max_depth=max_depth, seed=int(rng.integers(0, 2**64, dtype=np.uint64)), pb_c_init=pb_c_init,
         pb_c_base=pb_c_base, max_num_considered_actions=max_num_considered_actions, root_gumbel=root_gumbel,
-        num_threads=num_threads, num_nodes=kept + num_simulations, **spec)
-    num_nodes = kept + num_simulations
+        num_threads=num_threads, num_nodes=num_nodes, **spec)
     rows = np.arange(batch_size)
     embeddings = _tree_map(lambda leaf: _allocate(leaf, num_nodes), root.embedding)
     slots = _tree_map(_slots, embeddings)
@@ -307,8 +310,7 @@ def run_search(*, params: Any, rng: np.random.Generator, root: RootFnOutput, roo
                             f"at simulation {simulation}")
         output, embedding = result
         invalid = output.invalid_actions
-        if invalid is not None and not (type(invalid) is np.ndarray and invalid.dtype == np.bool_
-                                        and invalid.shape == logits_shape and invalid.flags.c_contiguous):
+        if invalid is not None and not _ready(invalid, np.bool_, logits_shape):
             invalid = _mask_array(f"invalid_actions (returned by recurrent_fn at simulation {simulation})", invalid,
                                   logits_shape)
         _check_embedding(f"embedding (returned by recurrent_fn at simulation {simulation})", embedding, batch_size,

@@ -11,7 +11,6 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
-#include <vector>
 
 #include "turborl/core/check.hpp"
 #include "turborl/core/recycled_buffer.hpp"
