@@ -195,7 +195,13 @@ void bind_game(nb::module_& m, const char* illegal_move_reason) {
         TURBORL_CHECK(num_playouts >= 1, "num_playouts must be >= 1, got ", num_playouts);
         const size_t B = states.shape(0);
         auto values = new_array<float>({B});
-        ThreadPool pool(num_threads);
+        // Called once per simulation by rollout MCTS: start threads only for batches with enough
+        // playouts to pay for them (a pool of one thread starts none).
+        constexpr int64_t kMinPlayoutsPerChunk = 256;
+        const int64_t min_rows = (kMinPlayoutsPerChunk + num_playouts - 1) / num_playouts;
+        TURBORL_CHECK(num_threads >= 1 && num_threads <= ThreadPool::kMaxThreads, "num_threads must be in [1, ",
+                      ThreadPool::kMaxThreads, "], got ", num_threads);
+        ThreadPool pool(int(std::max<int64_t>(1, std::min<int64_t>(num_threads, int64_t(B) / min_rows))));
         {
           nb::gil_scoped_release release;
           pool.run_chunks(int64_t(B), [&](int64_t begin, int64_t end) {
@@ -207,7 +213,7 @@ void bind_game(nb::module_& m, const char* illegal_move_reason) {
               }
               values.data()[b] = float(double(total) / double(num_playouts));
             }
-          });
+          }, min_rows);
         }
         return values;
       },

@@ -39,6 +39,14 @@ def int_in_range(name: str, value: Any, low: int, high: int) -> int:
     return result
 
 
+MAX_THREADS = 256  # the C++ thread pool's limit (core/thread_pool.hpp)
+
+
+def num_threads(value: Any) -> int:
+    """A ``num_threads`` argument: an integer in [1, MAX_THREADS]."""
+    return int_in_range("num_threads", value, 1, MAX_THREADS)
+
+
 def seed(name: str, value: Any) -> int:
     """A seed: an integer in [0, 2**64)."""
     result = integer(name, value)

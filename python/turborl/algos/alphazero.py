@@ -29,7 +29,7 @@ from torch import nn
 from turborl import _atomic
 from turborl.algos.base import Algorithm
 from turborl.algos.checkpoint import module_state
-from turborl.algos.config import Config
+from turborl.algos.config import Config, _at_least
 
 __all__ = ["AlphaZero", "AlphaZeroConfig", "PolicyValueNet", "play_match"]
 
@@ -96,12 +96,9 @@ class AlphaZeroConfig(Config):
             raise ValueError(f"search must be 'gumbel' or 'muzero', got {self.search!r}")
         for name in ("num_simulations", "max_num_considered_actions", "batch_size", "updates_per_iteration",
                      "replay_size", "opponent_simulations"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if self.random_opening_moves < 0:
-            raise ValueError(f"random_opening_moves must be >= 0, got {self.random_opening_moves}")
-        if self.temperature_moves < 0:
-            raise ValueError(f"temperature_moves must be >= 0, got {self.temperature_moves}")
+            _at_least(self, name, 1)
+        for name in ("random_opening_moves", "temperature_moves"):
+            _at_least(self, name, 0)
         if not self.learning_rate > 0 or self.weight_decay < 0:
             raise ValueError(f"learning_rate must be > 0 and weight_decay >= 0, got {self.learning_rate}, "
                              f"{self.weight_decay}")
@@ -243,9 +240,7 @@ class AlphaZero(Algorithm):
         remaining = self.rng.integers(0, limit + 1, size=len(rows))
         while np.any(remaining > 0):
             live = rows[remaining > 0]
-            legal = self.game.legal_actions(states[live])
-            actions = (self.rng.random(legal.shape) * legal).argmax(axis=1)
-            played, _, terminal = self.game.step(states[live], actions)
+            played, _, terminal = self.game.step(states[live], self.random_player(states[live], self.rng))
             # A game that the random moves finished starts over from the empty board.
             played[terminal] = self.game.initial_states(int(np.sum(terminal)))
             states[live] = played

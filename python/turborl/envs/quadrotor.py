@@ -117,7 +117,7 @@ def simulate(
     observation, reward and termination), bit for bit in float32 and float64.
     """
     columns, setpoints, steps, frame, dt = simulate_arguments(states, actions, steps, dt, overrides)
-    threads = _checks.int_in_range("num_threads", num_threads, 1, 256)
+    threads = _checks.num_threads(num_threads)
     kernel = _core.quadrotor_simulate_float32 if columns.dtype == np.float32 else _core.quadrotor_simulate_float64
     kernel(columns, setpoints, steps, frame, dt, threads)
     return np.ascontiguousarray(columns.T)

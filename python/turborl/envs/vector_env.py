@@ -117,7 +117,7 @@ class NativeVectorEnv(VectorEnv):
     ) -> None:
         self.native_spec = spec
         self.num_envs = _checks.int_at_least("num_envs", num_envs, 1)
-        self._num_threads = _checks.int_in_range("num_threads", num_threads, 1, 256)
+        self._num_threads = _checks.num_threads(num_threads)
         self._dtype = _precision(dtype)
         mode = _autoreset_mode(autoreset_mode)
         if max_episode_steps is None:

@@ -84,7 +84,7 @@ def _key_seed(seed: int, key: Any) -> int:
 def _threads(num_threads: Any) -> int:
     if num_threads is None:
         return max(1, min(os.cpu_count() or 1, 256))
-    return _checks.int_in_range("num_threads", num_threads, 1, 256)
+    return _checks.num_threads(num_threads)
 
 
 # ---- intervals from replicates, as arch computes them --------------------------------------------

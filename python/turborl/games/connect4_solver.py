@@ -37,7 +37,7 @@ def connect4_solve_batch(states: Any, max_nodes: int = 10_000_000, num_threads: 
     (threads over states, each with its own transposition table of up to 19 MB)."""
     scores, solved, nodes = _core.connect4_solve(
         state_array(states), _checks.int_at_least("max_nodes", max_nodes, 1),
-        _checks.int_in_range("num_threads", num_threads, 1, 256))
+        _checks.num_threads(num_threads))
     return Connect4Solution(scores=scores, solved=solved, nodes=nodes)
 
 

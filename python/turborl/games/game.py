@@ -88,7 +88,7 @@ class Game:
         number of threads."""
         return self._function("playout_values")(
             state_array(states), _checks.int_at_least("num_playouts", num_playouts, 1), _checks.seed("seed", seed),
-            _checks.int_in_range("num_threads", num_threads, 1, 256))
+            _checks.num_threads(num_threads))
 
     def render(self, state: Any) -> str:
         """One state as text: ``X`` for the first player, ``O`` for the second, ``.`` empty."""

@@ -102,7 +102,7 @@ def rollout_evaluator(game: Any, num_playouts: int = 1, seed: int = 0, num_threa
     built with the same arguments gives the same values for the same sequence of calls."""
     game = as_game(game)
     num_playouts = _checks.int_at_least("num_playouts", num_playouts, 1)
-    num_threads = _checks.int_in_range("num_threads", num_threads, 1, 256)
+    num_threads = _checks.num_threads(num_threads)
     rng = np.random.default_rng(_checks.seed("seed", seed))
 
     def evaluate(states: np.ndarray) -> tuple:

@@ -265,7 +265,7 @@ def run_search(*, params: Any, rng: np.random.Generator, root: RootFnOutput, roo
         raise TypeError(f"recurrent_fn must be callable, got {type(recurrent_fn).__name__}")
     num_simulations = _checks.int_at_least("num_simulations", num_simulations, 1)
     max_depth = None if max_depth is None else _checks.int_at_least("max_depth", max_depth, 1)
-    num_threads = _checks.int_in_range("num_threads", num_threads, 1, 256)
+    num_threads = _checks.num_threads(num_threads)
     spec = qtransform_spec(qtransform)
     batch_size, num_actions = root_logits.shape
     mask = np.zeros((batch_size, num_actions), dtype=np.bool_) if root_invalid is None else root_invalid

@@ -26,6 +26,7 @@ from turborl's C++ backups (``turborl.planning.value_iteration``).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from typing import Any
 
@@ -80,7 +81,9 @@ class EffectiveHorizonResult:
 
 
 class _Analysis:
-    """The Q-functions and the transition structure that every part of the analysis reads."""
+    """The Q-functions and the transition structure that the parts of the analysis read, each
+    computed on first use (greedy_returns, for one, needs neither the optimal nor the worst
+    policy's values)."""
 
     def __init__(self, mdp: TabularMDP, num_threads: int) -> None:
         if mdp.horizon is None:
@@ -88,20 +91,36 @@ class _Analysis:
         self.mdp, self.threads = mdp, num_threads
         self.horizon, self.num_states, self.num_actions = mdp.horizon, mdp.num_states, mdp.num_actions
         self.reachable = reachable_states(mdp, num_threads=num_threads)  # [T, S] under any actions
-        self.optimal = value_iteration(mdp, num_threads=num_threads)
-        self.random = policy_evaluation(mdp, "uniform", num_threads=num_threads)
-        self.worst = worst_policy_values(mdp, num_threads=num_threads)
-        # [T, S, A]: the actions that are not optimal (NaN rows of unreachable states compare False).
-        self.suboptimal = self.optimal.q < self.optimal.v[..., None] - OPTIMALITY_TOLERANCE
-        indptr, indices, probs = mdp.transition_csr()
+
+    @functools.cached_property
+    def optimal(self) -> Any:
+        return value_iteration(self.mdp, num_threads=self.threads)
+
+    @functools.cached_property
+    def random(self) -> Any:
+        return policy_evaluation(self.mdp, "uniform", num_threads=self.threads)
+
+    @functools.cached_property
+    def worst(self) -> Any:
+        return worst_policy_values(self.mdp, num_threads=self.threads)
+
+    @functools.cached_property
+    def suboptimal(self) -> np.ndarray:
+        """[T, S, A]: the actions that are not optimal (NaN rows of unreachable states compare False)."""
+        return self.optimal.q < self.optimal.v[..., None] - OPTIMALITY_TOLERANCE
+
+    @functools.cached_property
+    def _successor_arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """(row, next state) of every transition with positive probability."""
+        indptr, indices, probs = self.mdp.transition_csr()
         keep = (indices >= 0) & (probs > 0)
-        self.successor_rows = np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))[keep]
-        self.successor_states = indices[keep].astype(np.int64)
+        return np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))[keep], indices[keep].astype(np.int64)
 
     def successors(self, rows: np.ndarray) -> np.ndarray:
         """bool [S]: the states that the (state, action) rows marked in ``rows`` ([S, A]) can reach."""
+        successor_rows, successor_states = self._successor_arrays
         out = np.zeros(self.num_states, dtype=bool)
-        out[self.successor_states[rows.reshape(-1)[self.successor_rows]]] = True
+        out[successor_states[rows.reshape(-1)[successor_rows]]] = True
         return out
 
     def backup(self, q: np.ndarray) -> np.ndarray:
@@ -143,10 +162,11 @@ class _Analysis:
         """``sigma^2_{k+1}(t, s, a) = max(0, max over next states s' and actions of sigma^2_k(t+1, s',
         .))``: the largest variance the return after the next step can have."""
         out = variance.copy()
+        successor_rows, successor_states = self._successor_arrays
         for t in range(self.horizon - 1):
             per_state = np.max(np.nan_to_num(variance[t + 1], nan=-np.inf), axis=1)
             rows = np.full(self.num_states * self.num_actions, -np.inf)
-            np.maximum.at(rows, self.successor_rows, per_state[self.successor_states])
+            np.maximum.at(rows, successor_rows, per_state[successor_states])
             live = self.reachable[t]
             out[t][live] = np.maximum(0.0, rows.reshape(self.num_states, self.num_actions)[live])
         return out
@@ -189,7 +209,7 @@ def min_k(mdp: TabularMDP, *, max_k: int | None = None, start_with_rewards: bool
     """The smallest ``k`` such that acting greedily on ``Q^k`` (all ties) is optimal, or None if no
     ``k <= max_k`` (default ``T``) is; ``start_with_rewards=True`` gives the effective planning
     window (``Q^1 = R``)."""
-    analysis = _Analysis(mdp, _checks.int_in_range("num_threads", num_threads, 1, 256))
+    analysis = _Analysis(mdp, _checks.num_threads(num_threads))
     start = _reward_q(analysis) if start_with_rewards else analysis.random.q
     return analysis.first_solvable_k(start, _max_k(mdp, max_k))
 
@@ -216,12 +236,12 @@ def effective_horizon(mdp: TabularMDP, *, max_k: int | None = None, num_threads:
     Returns:
         An ``EffectiveHorizonResult``. Memory: five ``[T, S, A]`` float64 arrays.
     """
-    analysis = _Analysis(mdp, _checks.int_in_range("num_threads", num_threads, 1, 256))
+    analysis = _Analysis(mdp, _checks.num_threads(num_threads))
     limit = _max_k(mdp, max_k)
     first = analysis.first_solvable_k(analysis.random.q, limit)
     window = analysis.first_solvable_k(_reward_q(analysis), limit)
 
-    q = analysis.random.q.copy()
+    q = analysis.random.q  # backup() returns new arrays; this one is never written
     worst = analysis.worst.q
     variance = (analysis.random.q - worst) * (analysis.optimal.q - worst)
     bound = float(mdp.horizon)
@@ -251,7 +271,7 @@ def effective_horizon(mdp: TabularMDP, *, max_k: int | None = None, num_threads:
 def greedy_returns(mdp: TabularMDP, max_k: int = 5, *, num_threads: int = 1) -> tuple[float, ...]:
     """For ``k = 1..max_k``, the return from the initial state of acting greedily on ``Q^k`` with the
     worst tie-breaking among greedy actions (the authors' ``greedy_returns``)."""
-    analysis = _Analysis(mdp, _checks.int_in_range("num_threads", num_threads, 1, 256))
+    analysis = _Analysis(mdp, _checks.num_threads(num_threads))
     max_k = _checks.int_at_least("max_k", max_k, 1)
     q = analysis.random.q
     returns = []

@@ -59,7 +59,7 @@ def bellman_targets(rewards: Any, terminated: Any, next_q: Any, *, gamma: float 
         "next_q_select", next_q_select), dtype)
     if discounts is not None:
         discounts = _checks.finite_array("discounts", _as_array("discounts", discounts), dtype)
-    threads = _checks.int_in_range("num_threads", num_threads, 1, 256)
+    threads = _checks.num_threads(num_threads)
     return _core.bellman_targets(rewards, np.ascontiguousarray(terminated).view(np.uint8), next_q, select, discounts,
                                  gamma, threads)
 

@@ -49,10 +49,6 @@ class ValueIterationResult:
         return np.argmax(np.nan_to_num(self.q, nan=-np.inf), axis=-1)
 
 
-def _threads(num_threads: Any) -> int:
-    return _checks.int_in_range("num_threads", num_threads, 1, 256)
-
-
 def reachable_states(mdp: TabularMDP, *, num_threads: int = 1) -> np.ndarray:
     """bool ``[T, S]``: the states that some sequence of actions can reach at timestep ``t`` from
     ``mdp.initial_state``. Needs a finite horizon."""
@@ -60,12 +56,12 @@ def reachable_states(mdp: TabularMDP, *, num_threads: int = 1) -> np.ndarray:
         raise ValueError("reachable_states needs an MDP with a horizon")
     initial = np.zeros(mdp.num_states, dtype=np.uint8)
     initial[mdp.initial_state] = 1
-    return mdp._core.reachable(mdp.horizon, initial, _threads(num_threads)).view(np.bool_)
+    return mdp._core.reachable(mdp.horizon, initial, _checks.num_threads(num_threads)).view(np.bool_)
 
 
 def _solve(mdp: TabularMDP, kind: int, policy: np.ndarray | None, per_step: bool, tol: Any, max_sweeps: Any,
            num_threads: Any, reachable_only: bool, device: str = "cpu") -> ValueIterationResult:
-    threads = _threads(num_threads)
+    threads = _checks.num_threads(num_threads)
     flat_policy = None if policy is None else np.ascontiguousarray(policy, dtype=np.float64).reshape(-1)
     tol = _checks.finite_float("tol", tol)
     if tol <= 0:
