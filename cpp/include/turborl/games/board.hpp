@@ -123,4 +123,31 @@ struct Board {
   }
 };
 
+// The part of a game's interface that only forwards to its Board: TicTacToe and ConnectFour
+// derive from it and add their name and where a move puts its stone (step). Action a is legal
+// while cell a is empty: for tic-tac-toe that is the cell itself, for Connect Four the top cell
+// of column a, which stays empty while the column has room.
+template <class BoardRules, int NumActions>
+struct BoardGame {
+  using Rules = BoardRules;
+  static constexpr int kNumActions = NumActions;
+  static constexpr int kStateSize = Rules::kStateSize;
+
+  TURBORL_HD TURBORL_INLINE static void initial_state(int8_t* state) { Rules::initial_state(state); }
+
+  TURBORL_HD TURBORL_INLINE static bool is_legal(const int8_t* state, int action) {
+    return state[Rules::kTerminal] == 0 && action >= 0 && action < kNumActions && state[action] == 0;
+  }
+
+  // mask[a] = whether action a is legal; none is at a terminal state.
+  TURBORL_HD TURBORL_INLINE static void legal_actions(const int8_t* state, bool* mask) {
+    for (int a = 0; a < kNumActions; ++a) mask[a] = is_legal(state, a);
+  }
+
+  TURBORL_HD TURBORL_INLINE static void observe(const int8_t* state, float* planes) { Rules::observe(state, planes); }
+
+  // Board's consistency checks; a game with more rules hides this with its own.
+  static const char* invalid_reason(const int8_t* state) { return Rules::invalid_reason(state); }
+};
+
 }  // namespace turborl::games

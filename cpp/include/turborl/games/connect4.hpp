@@ -9,22 +9,9 @@
 
 namespace turborl::games {
 
-struct ConnectFour {
+struct ConnectFour : BoardGame<Board</*Rows=*/6, /*Cols=*/7, /*WinLength=*/4>, /*NumActions=*/7> {
   static constexpr const char* name = "connect4";
-  using Rules = Board</*Rows=*/6, /*Cols=*/7, /*WinLength=*/4>;
-  static constexpr int kNumActions = Rules::kCols;
-  static constexpr int kStateSize = Rules::kStateSize;
-
-  TURBORL_HD TURBORL_INLINE static void initial_state(int8_t* state) { Rules::initial_state(state); }
-
-  // A column is playable while its top cell (row 0) is empty.
-  TURBORL_HD TURBORL_INLINE static bool is_legal(const int8_t* state, int action) {
-    return state[Rules::kTerminal] == 0 && action >= 0 && action < kNumActions && state[action] == 0;
-  }
-
-  TURBORL_HD TURBORL_INLINE static void legal_actions(const int8_t* state, bool* mask) {
-    for (int a = 0; a < kNumActions; ++a) mask[a] = is_legal(state, a);
-  }
+  static_assert(kNumActions == Rules::kCols, "one action per column");
 
   // The row a stone dropped into `col` lands on: the lowest empty one, or -1 if the column is full.
   TURBORL_HD TURBORL_INLINE static int landing_row(const int8_t* state, int col) {
@@ -37,8 +24,6 @@ struct ConnectFour {
   TURBORL_HD TURBORL_INLINE static MoveResult step(int8_t* state, int action) {
     return Rules::place(state, landing_row(state, action), action);
   }
-
-  TURBORL_HD TURBORL_INLINE static void observe(const int8_t* state, float* planes) { Rules::observe(state, planes); }
 
   // Board's checks, and no stone above an empty cell.
   static const char* invalid_reason(const int8_t* state) {
