@@ -173,7 +173,7 @@ def dqn_row(batch: int, compile_torch: bool):
 # ---- TD3 update: twin critics with target-policy smoothing; the delayed actor step and targets ----
 
 def td3_rows(obs_dim: int, action_dim: int, hidden: tuple[int, ...], batch: int, label: str, compile_torch: bool,
-             critic_obs_dim: int | None = None):
+             critic_obs_dim: int | None = None, threads: int = 1):
     torch.manual_seed(0)
     c_dim = critic_obs_dim or obs_dim
     actor = nn.Sequential(*MLP(obs_dim, action_dim, hidden, "relu", orthogonal=False), nn.Tanh())
@@ -221,7 +221,8 @@ def td3_rows(obs_dim: int, action_dim: int, hidden: tuple[int, ...], batch: int,
         return run
 
     compiled_fns = (torch.compile(critic_loss_fn), torch.compile(actor_loss_fn)) if compile_torch else None
-    engine = native.Td3Engine32([obs_dim, *hidden, action_dim], [c_dim + action_dim, *hidden, 1], "relu")
+    engine = native.Td3Engine32([obs_dim, *hidden, action_dim], [c_dim + action_dim, *hidden, 1], "relu",
+                                num_threads=threads)
     flat = {"actor": engine_parameters(actor[:-1]), "critic": engine_parameters(*critics),
             "target_actor": engine_parameters(actor[:-1]), "target_critic": engine_parameters(*critics)}
     moments = {name: np.zeros_like(flat["actor"]) for name in ("actor_grads", "actor_exp_avg", "actor_exp_avg_sq")}
@@ -416,8 +417,10 @@ def main() -> None:
     parser.add_argument("--no-compile", action="store_true", help="skip the torch.compile column")
     parser.add_argument("--no-blas", action="store_true", help="skip the OpenBLAS kernel comparison")
     parser.add_argument("--sections", default="ppo,dqn,td3,sac,stream,act", help="which rows to run")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch's threads, and the native TD3 engine's (the other engines use one)")
     args = parser.parse_args()
-    torch.set_num_threads(1)
+    torch.set_num_threads(args.threads)
     compile_torch = not args.no_compile
     sections = set(args.sections.split(","))
     rows = ppo_rows(compile_torch) if "ppo" in sections else []
@@ -425,9 +428,11 @@ def main() -> None:
         rows += [dqn_row(64, compile_torch), dqn_row(256, compile_torch)]
     if "td3" in sections:
         rows += td3_rows(146, 4, (64, 64), 256, "L2F sizes (actor 146-64-64-4, asymmetric critics 28+4-64-64-1)",
-                         compile_torch, critic_obs_dim=28)
-        rows += td3_rows(3, 1, (64, 64), 100, "RLtools' Pendulum sizes (64-64)", compile_torch)
-        rows += td3_rows(3, 1, (256, 256), 256, "Pendulum sizes (256-256)", compile_torch)
+                         compile_torch, critic_obs_dim=28, threads=args.threads)
+        rows += td3_rows(3, 1, (64, 64), 100, "RLtools' Pendulum sizes (64-64)", compile_torch, threads=args.threads)
+        rows += td3_rows(3, 1, (256, 256), 256, "Pendulum sizes (256-256)", compile_torch, threads=args.threads)
+        rows += td3_rows(2, 1, (64, 64), 512, "MountainCarContinuous zoo sizes (64-64)", compile_torch,
+                         threads=args.threads)
     if "sac" in sections:
         rows.append(sac_row(3, 1, (64, 64), 100, compile_torch))  # RLtools' SAC Pendulum protocol
         rows.append(sac_row(3, 1, (256, 256), 256, compile_torch))
@@ -435,7 +440,8 @@ def main() -> None:
         rows.append(stream_row())
     if "act" in sections:
         rows.append(act_row())
-    print(f"\n{platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}, one thread\n")
+    threads = "one thread" if args.threads == 1 else f"{args.threads} threads (torch and the TD3 engine)"
+    print(f"\n{platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}, {threads}\n")
     print("| work | native | torch eager | torch.compile | eager ÷ native | compile ÷ native |")
     print("|---|---:|---:|---:|---:|---:|")
     for label, fast, eager, compiled in rows:

@@ -755,6 +755,8 @@ def test_native_td3_engine_rejects_bad_input():
         native.Td3Engine32([3, 8, 2], [2, 8, 1], "relu")
     with pytest.raises(ValueError, match=r"a TD3 critic has one output, got 2"):
         native.Td3Engine32([3, 8, 2], [5, 8, 2], "relu")
+    with pytest.raises(ValueError, match=r"num_threads must be >= 1, got 0"):
+        native.Td3Engine32([3, 8, 2], [5, 8, 1], "relu", num_threads=0)
     engine = native.Td3Engine32([3, 8, 2], [5, 8, 1], "relu")
     a, c = np.zeros(engine.actor_params, np.float32), np.zeros(engine.critic_params, np.float32)
     batch = {"obs": np.zeros((4, 3), np.float32), "actions": np.zeros((4, 2), np.float32),

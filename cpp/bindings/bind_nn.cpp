@@ -510,7 +510,8 @@ nn::Td3Options td3_options(double actor_lr, double critic_lr, double policy_nois
 // The TD3 engine with the workspace of its replay-sampling loop.
 template <class T>
 struct Td3Trainer {
-  Td3Trainer(const nn::MlpSpec& actor, const nn::MlpSpec& critic) : engine(actor, critic) {}
+  Td3Trainer(const nn::MlpSpec& actor, const nn::MlpSpec& critic, int num_threads)
+      : engine(actor, critic, num_threads) {}
   nn::Td3Engine<T> engine;
   nn::ContinuousReplayBatch<T> batches[3];  // critic 1, critic 2, actor (one when batches are shared)
 };
@@ -522,11 +523,13 @@ void bind_td3(nb::module_& m, const char* name) {
   nb::class_<Trainer>(m, name)
       .def(
           "__init__",
-          [](Trainer* self, std::vector<int> actor_sizes, std::vector<int> critic_sizes, const std::string& activation) {
+          [](Trainer* self, std::vector<int> actor_sizes, std::vector<int> critic_sizes, const std::string& activation,
+             int num_threads) {
             new (self) Trainer(mlp_spec(std::move(actor_sizes), activation, "tanh", false),
-                               mlp_spec(std::move(critic_sizes), activation, "identity", false));
+                               mlp_spec(std::move(critic_sizes), activation, "identity", false), num_threads);
           },
-          "actor_sizes"_a, "critic_sizes"_a, "activation"_a)
+          "actor_sizes"_a, "critic_sizes"_a, "activation"_a, "num_threads"_a = 1)
+      .def_prop_ro("num_threads", [](Trainer& t) { return t.engine.num_threads(); })
       .def_prop_ro("actor_params", [](Trainer& t) { return t.engine.actor_params(); })
       .def_prop_ro("critic_params", [](Trainer& t) { return t.engine.critic_params(); })
       .def(

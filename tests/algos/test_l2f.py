@@ -224,3 +224,18 @@ def test_separate_batches_draw_a_batch_per_critic_and_for_the_actor():
     assert not torch.equal(flat(runs[0].critics), flat(runs[1].critics))
     with pytest.raises(ValueError, match="separate_batches runs in the native engine"):
         TD3Config(separate_batches=True, backend="torch")
+
+
+@pytest.mark.parametrize("separate_batches", [False, True])
+def test_native_td3_is_the_same_on_one_thread_and_two(separate_batches):
+    # Two threads run the twin critics side by side: every parameter must come out bit for bit equal.
+    small = {**SMALL, "total_timesteps": 900, "separate_batches": separate_batches}
+    runs = [TD3(TD3Config.for_env(ENV, **small, torch_threads=threads)) for threads in (1, 2)]
+    for run in runs:
+        run.learn()
+    assert [run.learner.core.num_threads for run in runs] == [1, 2]
+    reference = TD3(TD3Config.for_env(ENV, **small))
+    for name in ("actor", "critics", "target_actor", "target_critics"):
+        one, two = flat(getattr(runs[0], name)), flat(getattr(runs[1], name))
+        assert not torch.equal(one, flat(getattr(reference, name))), name  # trained
+        assert torch.equal(one, two), name

@@ -33,6 +33,8 @@ class Config:
     # Networks: "native" trains MLPs in turborl's C++ engine, "torch" in torch; "auto" picks
     # native where the algorithm and network support it (turborl.nn.native).
     backend: str = "auto"
+    # Threads for the learner's network math: torch's intra-op threads, and the native TD3 engine's
+    # (its twin critics on two threads; results are the same for any count).
     torch_threads: int = 1
     eval_interval: int = 10_000
     eval_episodes: int = 10

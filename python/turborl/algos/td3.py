@@ -286,7 +286,8 @@ class NativeTd3Learner:
         decay = dict(weight_decay=config.weight_decay, decoupled_weight_decay=config.decoupled_weight_decay)
         self.optimizers = [FlatAdam(self.actor_flat, actor.parameters(), config.learning_rate, **decay),
                            FlatAdam(self.critic_flat, critics.parameters(), config.learning_rate, **decay)]
-        self.core = _core.nn.Td3Engine32(actor_sizes, critic_sizes, activation)
+        # torch_threads: the threads the learner's math may use; the engine runs the twin critics on two
+        self.core = _core.nn.Td3Engine32(actor_sizes, critic_sizes, activation, num_threads=config.torch_threads)
 
     def act(self, obs: np.ndarray) -> np.ndarray:
         actions = np.empty((obs.shape[0], self.action_dim), np.float32)

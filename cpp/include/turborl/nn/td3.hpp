@@ -9,8 +9,13 @@
 // Parameters: actor [A] and target actor [A]; critics [2C] (Q1 then Q2) and target critics [2C];
 // one Adam per group, as CleanRL. The critics may see other observations than the actor (an
 // asymmetric critic, as "Learning to Fly in Seconds": the actor sees noisy observations and an
-// action history, the critics the true state): critic input = critic obs + action. The smoothing noise comes from the caller (standard normal
-// [batch, action_dim]), so that a test can feed torch the same numbers.
+// action history, the critics the true state): critic input = critic obs + action. The smoothing
+// noise comes from the caller (standard normal [batch, action_dim]), so that a test can feed torch
+// the same numbers.
+//
+// Threads: with num_threads >= 2 the two critics' work (their target Q-values, and each critic's
+// forward, backward and Adam step, two thirds of an update) runs on two threads. Each critic's
+// arithmetic is the same on either thread, so results never depend on the thread count.
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
@@ -18,6 +23,7 @@
 
 #include "turborl/core/aligned_array.hpp"
 #include "turborl/core/check.hpp"
+#include "turborl/core/thread_pool.hpp"
 #include "turborl/nn/mlp.hpp"
 #include "turborl/nn/optim.hpp"
 
@@ -45,31 +51,36 @@ struct Td3Stats {
 template <class T>
 class Td3Engine {
  public:
-  Td3Engine(MlpSpec actor, MlpSpec critic)
-      : actor_(std::move(actor)),
-        critic_(std::move(critic)),
-        actor_weights_(std::size_t(actor_.num_params())),
-        critic_weights_(std::size_t(2 * critic_.num_params())) {
-    actor_.weight_mask(actor_weights_.data());
-    critic_.weight_mask(critic_weights_.data());  // Q1, then the same layout for Q2
-    critic_.weight_mask(critic_weights_.data() + critic_.num_params());
-    TURBORL_CHECK(actor_.spec().output_activation == Activation::kTanh, "the TD3 actor must end in tanh");
-    TURBORL_CHECK(critic_.out_features() == 1, "a TD3 critic has one output, got ", critic_.out_features());
-    TURBORL_CHECK(critic_.in_features() > actor_.out_features(), "the critic takes critic obs + action: more than ",
-                  actor_.out_features(), " inputs, got ", critic_.in_features());
+  Td3Engine(MlpSpec actor, MlpSpec critic, int num_threads = 1)
+      : lanes_{Lane(actor, critic), Lane(actor, critic)},
+        actor_weights_(std::size_t(lanes_[0].actor.num_params())),
+        critic_weights_(std::size_t(2 * lanes_[0].critic.num_params())),
+        pool_(std::clamp(num_threads, 1, 2), kIdleSpin) {
+    TURBORL_CHECK(num_threads >= 1, "num_threads must be >= 1, got ", num_threads);
+    const Mlp<T>& a = lanes_[0].actor;
+    const Mlp<T>& c = lanes_[0].critic;
+    a.weight_mask(actor_weights_.data());
+    c.weight_mask(critic_weights_.data());  // Q1, then the same layout for Q2
+    c.weight_mask(critic_weights_.data() + c.num_params());
+    TURBORL_CHECK(a.spec().output_activation == Activation::kTanh, "the TD3 actor must end in tanh");
+    TURBORL_CHECK(c.out_features() == 1, "a TD3 critic has one output, got ", c.out_features());
+    TURBORL_CHECK(c.in_features() > a.out_features(), "the critic takes critic obs + action: more than ",
+                  a.out_features(), " inputs, got ", c.in_features());
   }
 
-  std::ptrdiff_t actor_params() const { return actor_.num_params(); }
-  std::ptrdiff_t critic_params() const { return 2 * critic_.num_params(); }  // Q1 then Q2
-  int obs_dim() const { return actor_.in_features(); }
-  int action_dim() const { return actor_.out_features(); }
-  int critic_obs_dim() const { return critic_.in_features() - action_dim(); }
+  std::ptrdiff_t actor_params() const { return lanes_[0].actor.num_params(); }
+  std::ptrdiff_t critic_params() const { return 2 * lanes_[0].critic.num_params(); }  // Q1 then Q2
+  int obs_dim() const { return lanes_[0].actor.in_features(); }
+  int action_dim() const { return lanes_[0].actor.out_features(); }
+  int critic_obs_dim() const { return lanes_[0].critic.in_features() - action_dim(); }
+  int num_threads() const { return pool_.num_threads(); }
 
   // mu(obs) for n observations into actions [n, action_dim].
   void act(const T* actor, const T* obs, std::ptrdiff_t n, T* actions) {
-    const T* out = actor_.forward(actor, obs, obs_dim(), n);
+    Mlp<T>& net = lanes_[0].actor;
+    const T* out = net.forward(actor, obs, obs_dim(), n);
     for (std::ptrdiff_t i = 0; i < n; ++i)
-      std::copy(out + i * actor_.output_ld(), out + i * actor_.output_ld() + action_dim(), actions + i * action_dim());
+      std::copy(out + i * net.output_ld(), out + i * net.output_ld() + action_dim(), actions + i * action_dim());
   }
 
   // One critic step, and with update_actor one actor step and the target updates. Steps count
@@ -94,119 +105,177 @@ class Td3Engine {
                           const Td3Batch<T>& critic2_batch, const Td3Batch<T>& actor_batch, std::ptrdiff_t batch,
                           bool update_actor, const Td3Options& o) {
     reserve(batch);
-    const std::ptrdiff_t c = critic_.num_params();
-    std::fill(critic_grads, critic_grads + 2 * c, T(0));
+    const std::ptrdiff_t c = lanes_[0].critic.num_params();
+    AdamOptions actor_adam = o.actor_adam;
+    if (!o.decay_biases) actor_adam.decay_mask = actor_weights_.data();
+    const int64_t step = ++critic_step;
+    // Critic k's step: its gradient on its lane's input and targets, then Adam on its half of the
+    // flat buffers (Adam is elementwise: two halves are one step).
+    auto step_critic = [&](int k, const Lane& data) {
+      Lane& lane = lanes_[k];
+      T* grads = critic_grads + k * c;
+      std::fill(grads, grads + c, T(0));
+      lane.loss = critic_gradient(lane, critic + k * c, data, batch, grads);
+      AdamOptions adam = o.critic_adam;
+      if (!o.decay_biases) adam.decay_mask = critic_weights_.data() + k * c;
+      adam_step(critic + k * c, grads, critic_exp_avg + k * c, critic_exp_avg_sq + k * c, c, step, adam);
+    };
+    if (critic2_batch == critic1_batch) {
+      // One batch: the target actor runs once; each critic's target Q-values on its own thread,
+      // then both critics regress the same targets.
+      Lane& shared = lanes_[0];
+      target_input(shared, target_actor, critic1_batch, batch, o);
+      fill_critic_input(shared, critic1_batch, batch);
+      for_each_critic([&](int k) { target_q(lanes_[k], target_critic + k * c, shared.next_input.data(), batch); });
+      combine_targets(shared, lanes_[0].q_next.data(), lanes_[1].q_next.data(), critic1_batch, batch);
+      for_each_critic([&](int k) { step_critic(k, shared); });
+    } else {
+      const Td3Batch<T>* batches[2] = {&critic1_batch, &critic2_batch};
+      for_each_critic([&](int k) {
+        Lane& lane = lanes_[k];
+        target_input(lane, target_actor, *batches[k], batch, o);
+        target_q(lane, target_critic, lane.next_input.data(), batch);
+        std::copy(lane.q_next.data(), lane.q_next.data() + batch, lane.q_next_other.data());
+        target_q(lane, target_critic + c, lane.next_input.data(), batch);
+        combine_targets(lane, lane.q_next_other.data(), lane.q_next.data(), *batches[k], batch);
+        fill_critic_input(lane, *batches[k], batch);
+        step_critic(k, lane);
+      });
+    }
     Td3Stats stats;
-    const Td3Batch<T>* batches[2] = {&critic1_batch, &critic2_batch};
-    for (int k = 0; k < 2; ++k) {
-      if (k == 0 || !(critic2_batch == critic1_batch)) {
-        compute_targets(target_actor, target_critic, *batches[k], batch, o);
-        fill_critic_input(*batches[k], batch);
-      }
-      double q_mean = 0;
-      stats.critic_loss += critic_gradient(critic + k * c, batch, critic_grads + k * c, q_mean);
-      if (k == 0) stats.q1_mean = q_mean;
-    }
-    AdamOptions critic_adam = o.critic_adam, actor_adam = o.actor_adam;
-    if (!o.decay_biases) {
-      critic_adam.decay_mask = critic_weights_.data();
-      actor_adam.decay_mask = actor_weights_.data();
-    }
-    adam_step(critic, critic_grads, critic_exp_avg, critic_exp_avg_sq, 2 * c, ++critic_step, critic_adam);
+    stats.critic_loss = lanes_[0].loss + lanes_[1].loss;  // CleanRL sums the two critics' losses
+    stats.q1_mean = lanes_[0].q_mean;
     if (!update_actor) return stats;
 
-    // actor: minimise -mean Q1(s, mu(s)) through the updated critic
-    if (!(actor_batch == critic2_batch)) fill_critic_input(actor_batch, batch);  // its critic obs; mu replaces actions
+    // actor: minimise -mean Q1(s, mu(s)) through the updated critic, on lane 0 (whose input holds
+    // critic 1's batch)
+    Lane& lane = lanes_[0];
+    if (!(actor_batch == critic1_batch)) fill_critic_input(lane, actor_batch, batch);  // mu replaces the actions
     const int a_dim = action_dim(), o_dim = obs_dim(), width = critic_obs_dim() + a_dim, c_dim = critic_obs_dim();
-    const T* mu = actor_.forward(actor, actor_batch.obs, o_dim, batch);
+    const T* mu = lane.actor.forward(actor, actor_batch.obs, o_dim, batch);
     for (std::ptrdiff_t i = 0; i < batch; ++i)
-      std::copy(mu + i * actor_.output_ld(), mu + i * actor_.output_ld() + a_dim, input_.data() + i * width + c_dim);
-    const T* q = critic_.forward(critic, input_.data(), width, batch);
-    T* d_q = critic_.output_grad(batch);
+      std::copy(mu + i * lane.actor.output_ld(), mu + i * lane.actor.output_ld() + a_dim,
+                lane.input.data() + i * width + c_dim);
+    const T* q = lane.critic.forward(critic, lane.input.data(), width, batch);
+    T* d_q = lane.critic.output_grad(batch);
     double q_sum = 0;
     for (std::ptrdiff_t i = 0; i < batch; ++i) {
-      q_sum += double(q[i * critic_.output_ld()]);
-      d_q[i * critic_.output_ld()] = T(-1) / T(batch);
+      q_sum += double(q[i * lane.critic.output_ld()]);
+      d_q[i * lane.critic.output_ld()] = T(-1) / T(batch);
     }
     stats.actor_loss = -q_sum / double(batch);
-    critic_.backward(critic, input_.data(), width, batch, nullptr, d_input_.data());
-    T* d_mu = actor_.output_grad(batch);
+    lane.critic.backward(critic, lane.input.data(), width, batch, nullptr, d_input_.data());
+    T* d_mu = lane.actor.output_grad(batch);
     for (std::ptrdiff_t i = 0; i < batch; ++i)
       for (int j = 0; j < a_dim; ++j)
-        d_mu[i * actor_.output_ld() + j] = d_input_[i * critic_.input_ld() + c_dim + j];
-    std::fill(actor_grads, actor_grads + actor_.num_params(), T(0));
-    actor_.backward(actor, actor_batch.obs, o_dim, batch, actor_grads);
-    adam_step(actor, actor_grads, actor_exp_avg, actor_exp_avg_sq, actor_.num_params(), ++actor_step, actor_adam);
-    polyak_update(actor, target_actor, actor_.num_params(), o.tau);
+        d_mu[i * lane.actor.output_ld() + j] = d_input_[i * lane.critic.input_ld() + c_dim + j];
+    std::fill(actor_grads, actor_grads + actor_params(), T(0));
+    lane.actor.backward(actor, actor_batch.obs, o_dim, batch, actor_grads);
+    adam_step(actor, actor_grads, actor_exp_avg, actor_exp_avg_sq, actor_params(), ++actor_step, actor_adam);
+    polyak_update(actor, target_actor, actor_params(), o.tau);
     polyak_update(critic, target_critic, 2 * c, o.tau);
     return stats;
   }
 
  private:
-  // targets_ = r + discount * min(Q1', Q2')(s', clip(mu'(s') + clip(sigma * noise, -c, c), -1, 1)).
-  void compute_targets(const T* target_actor, const T* target_critic, const Td3Batch<T>& b, std::ptrdiff_t batch,
-                       const Td3Options& o) {
+  // One thread's networks and buffers: each critic's step runs in its own lane.
+  struct Lane {
+    Lane(const MlpSpec& actor_spec, const MlpSpec& critic_spec) : actor(actor_spec), critic(critic_spec) {}
+    Mlp<T> actor, critic;  // workspaces: the parameters come with each call
+    AlignedArray<T> input, next_input, targets, q_next, q_next_other;
+    double loss = 0, q_mean = 0;
+  };
+
+  // Workers spin between the two parallel phases of an update, and between updates in a burst
+  // (train_from_replay), instead of sleeping through the serial work in between (~0.1 ms).
+  static constexpr std::chrono::microseconds kIdleSpin{500};
+
+  template <class Body>
+  void for_each_critic(Body&& body) {
+    pool_.run_chunks(2, [&](int64_t begin, int64_t end) {
+      for (int64_t k = begin; k < end; ++k) body(int(k));
+    });
+  }
+
+  // lane.next_input rows = [next critic obs, clip(mu'(s') + clip(sigma * noise, -c, c), -1, 1)].
+  void target_input(Lane& lane, const T* target_actor, const Td3Batch<T>& b, std::ptrdiff_t batch,
+                    const Td3Options& o) {
     const int a_dim = action_dim(), o_dim = obs_dim(), c_dim = critic_obs_dim(), width = c_dim + a_dim;
     const T* next_critic_obs = b.next_critic_obs != nullptr ? b.next_critic_obs : b.next_obs;  // symmetric
-    const std::ptrdiff_t c = critic_.num_params();
-    const T* next_mu = actor_.forward(target_actor, b.next_obs, o_dim, batch);
+    const T* next_mu = lane.actor.forward(target_actor, b.next_obs, o_dim, batch);
     for (std::ptrdiff_t i = 0; i < batch; ++i) {
-      T* row = next_input_.data() + i * width;
+      T* row = lane.next_input.data() + i * width;
       std::copy(next_critic_obs + i * c_dim, next_critic_obs + (i + 1) * c_dim, row);
       for (int j = 0; j < a_dim; ++j) {
         const T smoothing = std::clamp(T(o.policy_noise) * b.noise[i * a_dim + j], T(-o.noise_clip), T(o.noise_clip));
-        row[c_dim + j] = std::clamp(next_mu[i * actor_.output_ld() + j] + smoothing, T(-1), T(1));
+        row[c_dim + j] = std::clamp(next_mu[i * lane.actor.output_ld() + j] + smoothing, T(-1), T(1));
       }
     }
-    const T* q1_next = critic_.forward(target_critic, next_input_.data(), width, batch);
-    for (std::ptrdiff_t i = 0; i < batch; ++i) targets_[i] = q1_next[i * critic_.output_ld()];
-    const T* q2_next = critic_.forward(target_critic + c, next_input_.data(), width, batch);
-    for (std::ptrdiff_t i = 0; i < batch; ++i)
-      targets_[i] = b.rewards[i] + b.discounts[i] * std::min(targets_[i], q2_next[i * critic_.output_ld()]);
   }
 
-  // input_ rows = [critic obs, action] of a batch.
-  void fill_critic_input(const Td3Batch<T>& b, std::ptrdiff_t batch) {
+  // lane.q_next = Q'(next_input) for one target critic.
+  void target_q(Lane& lane, const T* target_critic, const T* next_input, std::ptrdiff_t batch) {
+    const T* q = lane.critic.forward(target_critic, next_input, critic_obs_dim() + action_dim(), batch);
+    for (std::ptrdiff_t i = 0; i < batch; ++i) lane.q_next[i] = q[i * lane.critic.output_ld()];
+  }
+
+  // lane.targets = r + discount * min(Q1', Q2').
+  static void combine_targets(Lane& lane, const T* q1_next, const T* q2_next, const Td3Batch<T>& b,
+                              std::ptrdiff_t batch) {
+    for (std::ptrdiff_t i = 0; i < batch; ++i)
+      lane.targets[i] = b.rewards[i] + b.discounts[i] * std::min(q1_next[i], q2_next[i]);
+  }
+
+  // lane.input rows = [critic obs, action] of a batch.
+  void fill_critic_input(Lane& lane, const Td3Batch<T>& b, std::ptrdiff_t batch) {
     const int a_dim = action_dim(), c_dim = critic_obs_dim(), width = c_dim + a_dim;
     const T* critic_obs = b.critic_obs != nullptr ? b.critic_obs : b.obs;
     for (std::ptrdiff_t i = 0; i < batch; ++i) {
-      std::copy(critic_obs + i * c_dim, critic_obs + (i + 1) * c_dim, input_.data() + i * width);
-      std::copy(b.actions + i * a_dim, b.actions + (i + 1) * a_dim, input_.data() + i * width + c_dim);
+      std::copy(critic_obs + i * c_dim, critic_obs + (i + 1) * c_dim, lane.input.data() + i * width);
+      std::copy(b.actions + i * a_dim, b.actions + (i + 1) * a_dim, lane.input.data() + i * width + c_dim);
     }
   }
 
-  // Mean squared error of one critic on input_ against targets_ (CleanRL sums the two critics'),
-  // with its gradient into grads; returns the loss and sets the mean Q.
-  double critic_gradient(const T* params, std::ptrdiff_t batch, T* grads, double& q_mean) {
+  // Mean squared error of one critic (in `lane`'s workspace) on data.input against data.targets,
+  // with its gradient into grads; returns the loss and sets lane.q_mean.
+  double critic_gradient(Lane& lane, const T* params, const Lane& data, std::ptrdiff_t batch, T* grads) {
     const int width = critic_obs_dim() + action_dim();
-    const T* q = critic_.forward(params, input_.data(), width, batch);
-    T* d_q = critic_.output_grad(batch);
+    Mlp<T>& net = lane.critic;
+    const T* q = net.forward(params, data.input.data(), width, batch);
+    T* d_q = net.output_grad(batch);
     double loss = 0, q_sum = 0;
     for (std::ptrdiff_t i = 0; i < batch; ++i) {
-      const T error = q[i * critic_.output_ld()] - targets_[i];
+      const T error = q[i * net.output_ld()] - data.targets[i];
       loss += double(error) * double(error);
-      q_sum += double(q[i * critic_.output_ld()]);
-      d_q[i * critic_.output_ld()] = T(2) * error / T(batch);
+      q_sum += double(q[i * net.output_ld()]);
+      d_q[i * net.output_ld()] = T(2) * error / T(batch);
     }
-    q_mean = q_sum / double(batch);
-    critic_.backward(params, input_.data(), width, batch, grads);
+    lane.q_mean = q_sum / double(batch);
+    net.backward(params, data.input.data(), width, batch, grads);
     return loss / double(batch);
   }
 
   void reserve(std::ptrdiff_t batch) {
     if (batch <= capacity_) return;
-    const std::size_t width = std::size_t(critic_.in_features());
-    input_ = AlignedArray<T>(std::size_t(batch) * width);
-    next_input_ = AlignedArray<T>(std::size_t(batch) * width);
-    d_input_ = AlignedArray<T>(std::size_t(batch) * std::size_t(critic_.input_ld()));
-    targets_ = AlignedArray<T>(std::size_t(batch));
+    const std::size_t n = std::size_t(batch), width = std::size_t(lanes_[0].critic.in_features());
+    for (Lane& lane : lanes_) {
+      lane.input = AlignedArray<T>(n * width);
+      lane.next_input = AlignedArray<T>(n * width);
+      lane.targets = AlignedArray<T>(n);
+      lane.q_next = AlignedArray<T>(n);
+      lane.q_next_other = AlignedArray<T>(n);
+      lane.actor.reserve(batch);  // before the threads start: Mlp grows its workspaces on first use
+      lane.critic.reserve(batch);
+    }
+    d_input_ = AlignedArray<T>(n * std::size_t(lanes_[0].critic.input_ld()));
     capacity_ = batch;
   }
 
-  Mlp<T> actor_, critic_;  // one critic network object evaluates Q1, Q2 and their targets in turn
+  Lane lanes_[2];
   AlignedArray<uint8_t> actor_weights_, critic_weights_;  // weight-decay masks: 1 on weights, 0 on biases
   std::ptrdiff_t capacity_ = 0;
-  AlignedArray<T> input_, next_input_, d_input_, targets_;
+  AlignedArray<T> d_input_;
+  ThreadPool pool_;
 };
 
 }  // namespace turborl::nn
