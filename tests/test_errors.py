@@ -687,6 +687,10 @@ def _mlp():
                                  np.zeros(3, np.float32), 0, 1e-3), r"step must be >= 1"),
         (lambda nn: nn.adam_step(np.zeros(3, np.float32), np.zeros(2, np.float32), np.zeros(3, np.float32),
                                  np.zeros(3, np.float32), 1, 1e-3), r"grads must hold 3 values, got 2"),
+        (lambda nn: nn.adam_step(*(lambda m: (np.zeros(3, np.float32), np.zeros(3, np.float32), m, m))(
+            np.zeros(3, np.float32)), 1, 1e-3), r"exp_avg and exp_avg_sq must not share memory"),
+        (lambda nn: nn.adam_step(*(lambda a: (a[:3], np.zeros(3, np.float32), a[2:], np.zeros(3, np.float32)))(
+            np.zeros(5, np.float32)), 1, 1e-3), r"params and exp_avg must not share memory"),
         (lambda nn: nn.clip_grad_norm(np.zeros(3, np.float32), -1.0), r"max_norm must be > 0, got -1"),
         (lambda nn: nn.polyak_update(np.zeros(3), np.zeros(3), 1.5), r"tau must be in \[0, 1\], got 1.5"),
     ],

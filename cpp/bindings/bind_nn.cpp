@@ -206,6 +206,17 @@ void bind_optim(nb::module_& m) {
         check_size(grads, n, "grads");
         check_size(exp_avg, n, "exp_avg");
         check_size(exp_avg_sq, n, "exp_avg_sq");
+        // adam_step's buffers are __restrict: overlapping arrays would be undefined behaviour.
+        const std::pair<const void*, const char*> buffers[4] = {
+            {params.data(), "params"}, {grads.data(), "grads"}, {exp_avg.data(), "exp_avg"},
+            {exp_avg_sq.data(), "exp_avg_sq"}};
+        for (int i = 0; i < 4; ++i)
+          for (int j = i + 1; j < 4; ++j) {
+            const auto* a = static_cast<const char*>(buffers[i].first);
+            const auto* b = static_cast<const char*>(buffers[j].first);
+            TURBORL_CHECK(n == 0 || a + n * sizeof(T) <= b || b + n * sizeof(T) <= a, buffers[i].second, " and ",
+                          buffers[j].second, " must not share memory");
+          }
         TURBORL_CHECK(step >= 1, "step must be >= 1 (the step number after this update), got ", step);
         nn::AdamOptions o{lr, beta1, beta2, eps, weight_decay, decoupled};
         nn::check_adam(o);

@@ -50,9 +50,10 @@ def flat_values(modules):
     return torch.cat([p.detach().flatten() for m in modules for p in m.parameters()])
 
 
+@pytest.mark.parametrize("num_threads", [1, 2])  # two: the twin critics' work side by side
 @pytest.mark.parametrize("critic_obs_dim", [None, 3])  # None: the critics see the actor's obs
 @pytest.mark.parametrize("dtype, tolerance", [(torch.float64, 1e-10), (torch.float32, 2e-5)])
-def test_td3_updates_equal_torch_reference(dtype, tolerance, critic_obs_dim):
+def test_td3_updates_equal_torch_reference(dtype, tolerance, critic_obs_dim, num_threads):
     torch.manual_seed(0)
     c_dim = critic_obs_dim or OBS
     actor = nn.Sequential(*MLP(OBS, ACT, HIDDEN, "relu", orthogonal=False), nn.Tanh()).to(dtype)
@@ -71,7 +72,7 @@ def test_td3_updates_equal_torch_reference(dtype, tolerance, critic_obs_dim):
     engine_target_actor = flatten_parameters(linear_parameters(copies[2][0][:-1])).numpy()
     engine_target_critic = flatten_parameters(linear_parameters(*copies[2][1])).numpy()
     engine = (native.Td3Engine64 if dtype == torch.float64 else native.Td3Engine32)(
-        [OBS, *HIDDEN, ACT], [c_dim + ACT, *HIDDEN, 1], "relu")
+        [OBS, *HIDDEN, ACT], [c_dim + ACT, *HIDDEN, 1], "relu", num_threads=num_threads)
     assert engine.actor_params == engine_actor.size and engine.critic_params == engine_critic.size
     state = {name: np.zeros_like(engine_actor) for name in ("actor_grads", "actor_exp_avg", "actor_exp_avg_sq")}
     state.update({name: np.zeros_like(engine_critic) for name in ("critic_grads", "critic_exp_avg",

@@ -148,10 +148,11 @@ inline void gemm_narrow_out(std::ptrdiff_t rows, std::ptrdiff_t depth, const T* 
       const V x = S::load(a + r * lda + q);
       for (int o = 0; o < NO; ++o) acc[o] += x * S::load(w_rows + o * ldw + q);
     }
-    V values = S::zero();  // built in a register: a row written as scalars and read back as a vector stalls
-    for (int o = 0; o < NO; ++o) values[o] = bias[o] + horizontal_sum<T>(acc[o]);
-    S::store(c + r * ldc, values);
-    for (int j = S::kLanes; j < kPad; j += S::kLanes) S::store(c + r * ldc + j, S::zero());
+    // The padded row is built in registers (a row written as scalars and read back as vectors
+    // stalls); with 16-byte vectors a float64 row of 3-4 outputs spans two of them.
+    V values[kPad / S::kLanes] = {};
+    for (int o = 0; o < NO; ++o) values[o / S::kLanes][o % S::kLanes] = bias[o] + horizontal_sum<T>(acc[o]);
+    for (int j = 0; j < kPad / S::kLanes; ++j) S::store(c + r * ldc + j * S::kLanes, values[j]);
   }
 }
 
@@ -184,8 +185,10 @@ template <class T, int NO>
 inline void gemm_narrow_grad(std::ptrdiff_t rows, std::ptrdiff_t cols, const T* a, std::ptrdiff_t lda, const T* d,
                              std::ptrdiff_t ldd, T* g, std::ptrdiff_t ldg) {
   constexpr int L = Simd<T>::kLanes;
-  // as many column vectors per pass as the registers hold beside A's row (the gemm's block size)
-  constexpr int kVectors = std::max(1, std::min(4, kBlockRows * kBlockVectors / NO));
+  // As many column vectors per pass as the registers hold: NO accumulators and one loaded vector
+  // per column vector, plus the broadcast (32 vector registers with AVX-512, 16 otherwise).
+  constexpr int kRegisters = kVectorBytes == 64 ? 32 : 16;
+  constexpr int kVectors = std::max(1, std::min(4, (kRegisters - 2) / (NO + 1)));
   std::ptrdiff_t i = 0;
   for (; i + kVectors * L <= cols; i += kVectors * L)
     gemm_narrow_grad_block<T, NO, kVectors>(rows, i, cols, a, lda, d, ldd, g, ldg);
