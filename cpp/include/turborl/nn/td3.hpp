@@ -13,9 +13,11 @@
 // noise comes from the caller (standard normal [batch, action_dim]), so that a test can feed torch
 // the same numbers.
 //
-// Threads: with num_threads >= 2 the two critics' work (their target Q-values, and each critic's
-// forward, backward and Adam step, two thirds of an update) runs on two threads. Each critic's
-// arithmetic is the same on either thread, so results never depend on the thread count.
+// Threads: the update runs in two lanes, on two threads when num_threads >= 2. Each critic's work
+// (its target Q-values, forward, backward and Adam step) has a lane; the target actor and the actor
+// step split the batch into two fixed halves (per-row work; the actor's two half-batch gradients
+// are added in order). Every lane does the same arithmetic on either thread, so results never
+// depend on the thread count.
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
@@ -121,19 +123,22 @@ class Td3Engine {
       adam_step(critic + k * c, grads, critic_exp_avg + k * c, critic_exp_avg_sq + k * c, c, step, adam);
     };
     if (critic2_batch == critic1_batch) {
-      // One batch: the target actor runs once; each critic's target Q-values on its own thread,
-      // then both critics regress the same targets.
+      // One batch: the target actor runs once (half the rows per lane), each critic's target
+      // Q-values in its lane, then both critics regress the same targets.
       Lane& shared = lanes_[0];
-      target_input(shared, target_actor, critic1_batch, batch, o);
+      for_each_lane([&](int k) {  // the target actor's rows, half per lane (a forward pass is per row)
+        const Rows rows = half_of(batch, k);
+        target_input(lanes_[k], shared.next_input.data(), target_actor, critic1_batch, rows.begin, rows.count, o);
+      });
       fill_critic_input(shared, critic1_batch, batch);
-      for_each_critic([&](int k) { target_q(lanes_[k], target_critic + k * c, shared.next_input.data(), batch); });
+      for_each_lane([&](int k) { target_q(lanes_[k], target_critic + k * c, shared.next_input.data(), batch); });
       combine_targets(shared, lanes_[0].q_next.data(), lanes_[1].q_next.data(), critic1_batch, batch);
-      for_each_critic([&](int k) { step_critic(k, shared); });
+      for_each_lane([&](int k) { step_critic(k, shared); });
     } else {
       const Td3Batch<T>* batches[2] = {&critic1_batch, &critic2_batch};
-      for_each_critic([&](int k) {
+      for_each_lane([&](int k) {
         Lane& lane = lanes_[k];
-        target_input(lane, target_actor, *batches[k], batch, o);
+        target_input(lane, lane.next_input.data(), target_actor, *batches[k], 0, batch, o);
         target_q(lane, target_critic, lane.next_input.data(), batch);
         std::copy(lane.q_next.data(), lane.q_next.data() + batch, lane.q_next_other.data());
         target_q(lane, target_critic + c, lane.next_input.data(), batch);
@@ -147,30 +152,15 @@ class Td3Engine {
     stats.q1_mean = lanes_[0].q_mean;
     if (!update_actor) return stats;
 
-    // actor: minimise -mean Q1(s, mu(s)) through the updated critic, on lane 0 (whose input holds
-    // critic 1's batch)
-    Lane& lane = lanes_[0];
-    if (!(actor_batch == critic1_batch)) fill_critic_input(lane, actor_batch, batch);  // mu replaces the actions
-    const int a_dim = action_dim(), o_dim = obs_dim(), width = critic_obs_dim() + a_dim, c_dim = critic_obs_dim();
-    const T* mu = lane.actor.forward(actor, actor_batch.obs, o_dim, batch);
-    for (std::ptrdiff_t i = 0; i < batch; ++i)
-      std::copy(mu + i * lane.actor.output_ld(), mu + i * lane.actor.output_ld() + a_dim,
-                lane.input.data() + i * width + c_dim);
-    const T* q = lane.critic.forward(critic, lane.input.data(), width, batch);
-    T* d_q = lane.critic.output_grad(batch);
+    // actor: minimise -mean Q1(s, mu(s)) through the updated critic. All of it but the parameter
+    // gradient is per row, so the batch splits into two fixed halves, one per lane; each lane sums
+    // its half's gradient and the two are added in order, the same on one thread or two.
+    for_each_lane([&](int k) { actor_gradient(lanes_[k], actor, critic, actor_batch, half_of(batch, k), batch); });
     double q_sum = 0;
-    for (std::ptrdiff_t i = 0; i < batch; ++i) {
-      q_sum += double(q[i * lane.critic.output_ld()]);
-      d_q[i * lane.critic.output_ld()] = T(-1) / T(batch);
-    }
+    for (int k = 0; k < 2; ++k)
+      for (std::ptrdiff_t i = 0; i < half_of(batch, k).count; ++i) q_sum += double(lanes_[k].q_actor[i]);
     stats.actor_loss = -q_sum / double(batch);
-    lane.critic.backward(critic, lane.input.data(), width, batch, nullptr, d_input_.data());
-    T* d_mu = lane.actor.output_grad(batch);
-    for (std::ptrdiff_t i = 0; i < batch; ++i)
-      for (int j = 0; j < a_dim; ++j)
-        d_mu[i * lane.actor.output_ld() + j] = d_input_[i * lane.critic.input_ld() + c_dim + j];
-    std::fill(actor_grads, actor_grads + actor_params(), T(0));
-    lane.actor.backward(actor, actor_batch.obs, o_dim, batch, actor_grads);
+    for (std::ptrdiff_t i = 0; i < actor_params(); ++i) actor_grads[i] = lanes_[0].actor_grads[i] + lanes_[1].actor_grads[i];
     adam_step(actor, actor_grads, actor_exp_avg, actor_exp_avg_sq, actor_params(), ++actor_step, actor_adam);
     polyak_update(actor, target_actor, actor_params(), o.tau);
     polyak_update(critic, target_critic, 2 * c, o.tau);
@@ -180,37 +170,82 @@ class Td3Engine {
  private:
   // One thread's networks and buffers: each critic's step runs in its own lane.
   struct Lane {
-    Lane(const MlpSpec& actor_spec, const MlpSpec& critic_spec) : actor(actor_spec), critic(critic_spec) {}
+    Lane(const MlpSpec& actor_spec, const MlpSpec& critic_spec)
+        : actor(actor_spec), critic(critic_spec), actor_grads(std::size_t(actor.num_params())) {}
     Mlp<T> actor, critic;  // workspaces: the parameters come with each call
     AlignedArray<T> input, next_input, targets, q_next, q_next_other;
+    AlignedArray<T> q_actor, d_input, actor_grads;  // the actor step's half batch
     double loss = 0, q_mean = 0;
   };
+
+  struct Rows {
+    std::ptrdiff_t begin, count;
+  };
+  // Lane k's rows of a batch split in two fixed halves (the split never depends on the threads).
+  static Rows half_of(std::ptrdiff_t batch, int k) {
+    const std::ptrdiff_t first = (batch + 1) / 2;
+    return k == 0 ? Rows{0, first} : Rows{first, batch - first};
+  }
 
   // Workers spin between the two parallel phases of an update, and between updates in a burst
   // (train_from_replay), instead of sleeping through the serial work in between (~0.1 ms).
   static constexpr std::chrono::microseconds kIdleSpin{500};
 
+  // body(0) and body(1), on two threads when the pool has them.
   template <class Body>
-  void for_each_critic(Body&& body) {
+  void for_each_lane(Body&& body) {
     pool_.run_chunks(2, [&](int64_t begin, int64_t end) {
       for (int64_t k = begin; k < end; ++k) body(int(k));
     });
   }
 
-  // lane.next_input rows = [next critic obs, clip(mu'(s') + clip(sigma * noise, -c, c), -1, 1)].
-  void target_input(Lane& lane, const T* target_actor, const Td3Batch<T>& b, std::ptrdiff_t batch,
-                    const Td3Options& o) {
+  // next_input rows [begin, begin + count) = [next critic obs, clip(mu'(s') + clip(sigma * noise,
+  // -c, c), -1, 1)], with the target actor in lane's workspace.
+  void target_input(Lane& lane, T* next_input, const T* target_actor, const Td3Batch<T>& b, std::ptrdiff_t begin,
+                    std::ptrdiff_t count, const Td3Options& o) {
+    if (count == 0) return;
     const int a_dim = action_dim(), o_dim = obs_dim(), c_dim = critic_obs_dim(), width = c_dim + a_dim;
     const T* next_critic_obs = b.next_critic_obs != nullptr ? b.next_critic_obs : b.next_obs;  // symmetric
-    const T* next_mu = lane.actor.forward(target_actor, b.next_obs, o_dim, batch);
-    for (std::ptrdiff_t i = 0; i < batch; ++i) {
-      T* row = lane.next_input.data() + i * width;
+    const T* next_mu = lane.actor.forward(target_actor, b.next_obs + begin * o_dim, o_dim, count);
+    for (std::ptrdiff_t r = 0; r < count; ++r) {
+      const std::ptrdiff_t i = begin + r;
+      T* row = next_input + i * width;
       std::copy(next_critic_obs + i * c_dim, next_critic_obs + (i + 1) * c_dim, row);
       for (int j = 0; j < a_dim; ++j) {
         const T smoothing = std::clamp(T(o.policy_noise) * b.noise[i * a_dim + j], T(-o.noise_clip), T(o.noise_clip));
-        row[c_dim + j] = std::clamp(next_mu[i * lane.actor.output_ld() + j] + smoothing, T(-1), T(1));
+        row[c_dim + j] = std::clamp(next_mu[r * lane.actor.output_ld() + j] + smoothing, T(-1), T(1));
       }
     }
+  }
+
+  // The actor's gradient -d mean Q1(s, mu(s)) / d theta over `rows` of the batch (the mean over all
+  // `batch` rows) into lane.actor_grads, with Q1(s, mu(s)) of those rows in lane.q_actor.
+  void actor_gradient(Lane& lane, const T* actor, const T* critic, const Td3Batch<T>& b, Rows rows,
+                      std::ptrdiff_t batch) {
+    std::fill(lane.actor_grads.data(), lane.actor_grads.data() + actor_params(), T(0));
+    if (rows.count == 0) return;
+    const int a_dim = action_dim(), o_dim = obs_dim(), c_dim = critic_obs_dim(), width = c_dim + a_dim;
+    const T* obs = b.obs + rows.begin * o_dim;
+    const T* critic_obs = (b.critic_obs != nullptr ? b.critic_obs : b.obs) + rows.begin * c_dim;
+    Mlp<T>& pi = lane.actor;
+    Mlp<T>& q1 = lane.critic;
+    const T* mu = pi.forward(actor, obs, o_dim, rows.count);
+    for (std::ptrdiff_t i = 0; i < rows.count; ++i) {
+      T* row = lane.input.data() + i * width;
+      std::copy(critic_obs + i * c_dim, critic_obs + (i + 1) * c_dim, row);
+      std::copy(mu + i * pi.output_ld(), mu + i * pi.output_ld() + a_dim, row + c_dim);
+    }
+    const T* q = q1.forward(critic, lane.input.data(), width, rows.count);
+    T* d_q = q1.output_grad(rows.count);
+    for (std::ptrdiff_t i = 0; i < rows.count; ++i) {
+      lane.q_actor[i] = q[i * q1.output_ld()];
+      d_q[i * q1.output_ld()] = T(-1) / T(batch);
+    }
+    q1.backward(critic, lane.input.data(), width, rows.count, nullptr, lane.d_input.data());
+    T* d_mu = pi.output_grad(rows.count);
+    for (std::ptrdiff_t i = 0; i < rows.count; ++i)
+      for (int j = 0; j < a_dim; ++j) d_mu[i * pi.output_ld() + j] = lane.d_input[i * q1.input_ld() + c_dim + j];
+    pi.backward(actor, obs, o_dim, rows.count, lane.actor_grads.data());
   }
 
   // lane.q_next = Q'(next_input) for one target critic.
@@ -264,17 +299,17 @@ class Td3Engine {
       lane.targets = AlignedArray<T>(n);
       lane.q_next = AlignedArray<T>(n);
       lane.q_next_other = AlignedArray<T>(n);
+      lane.q_actor = AlignedArray<T>(n);
+      lane.d_input = AlignedArray<T>(n * std::size_t(lane.critic.input_ld()));
       lane.actor.reserve(batch);  // before the threads start: Mlp grows its workspaces on first use
       lane.critic.reserve(batch);
     }
-    d_input_ = AlignedArray<T>(n * std::size_t(lanes_[0].critic.input_ld()));
     capacity_ = batch;
   }
 
   Lane lanes_[2];
   AlignedArray<uint8_t> actor_weights_, critic_weights_;  // weight-decay masks: 1 on weights, 0 on biases
   std::ptrdiff_t capacity_ = 0;
-  AlignedArray<T> d_input_;
   ThreadPool pool_;
 };
 
