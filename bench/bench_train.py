@@ -5,7 +5,8 @@
     python bench/bench_train.py --hl-gauss [--hl-seeds 10] [--hl-rows dqn-cartpole,dqn-acrobot]
 
 Each row uses rl-baselines3-zoo's tuned hyper-parameters for both libraries. Every training
-run is a fresh subprocess, one after another, on one torch thread; both sides evaluate every
+run is a fresh subprocess, one after another, on one torch thread (``--threads N``: N for both
+libraries; turborl's native TD3 engine then runs its twin critics on two); both sides evaluate every
 ``eval_interval`` steps on a separate env (10 deterministic episodes on turborl's CartPole,
 which is Gymnasium's bit for bit) and both wall-clocks include that evaluation. Reported per
 library: the final evaluation return as IQM over seeds with a 95% stratified-bootstrap interval
@@ -82,7 +83,7 @@ ROWS = {
 EVAL_INTERVAL, EVAL_EPISODES, EVAL_SEED_OFFSET = 10_000, 10, 1_000_000
 
 
-def turborl_command(row: str, seed: int, out: Path) -> list[str]:
+def turborl_command(row: str, seed: int, out: Path, threads: int = 1) -> list[str]:
     algorithm, env, steps, _, zoo = ROWS[row]
     names = FLAGS[algorithm]
     flags = [f"--{names[key].replace('_', '-')}={value}" for key, value in zoo.items() if key in names]
@@ -101,13 +102,13 @@ def turborl_command(row: str, seed: int, out: Path) -> list[str]:
         flags += [f"--exploration-noise={zoo['action_noise']}"]
     return [sys.executable, "-m", "turborl", "train", algorithm, "--env", env, "--total-timesteps", str(steps),
             "--seed", str(seed), "--out", str(out), f"--eval-interval={EVAL_INTERVAL}",
-            f"--eval-episodes={EVAL_EPISODES}", "--progress=false", "--torch-threads=1", *flags]
+            f"--eval-episodes={EVAL_EPISODES}", "--progress=false", f"--torch-threads={threads}", *flags]
 
 
 SB3_SCRIPT = r"""
 import json, sys, time
 import numpy as np, torch
-torch.set_num_threads(1)
+torch.set_num_threads(int(sys.argv[2]))
 from stable_baselines3 import DQN, PPO, SAC, TD3
 from stable_baselines3.common.noise import NormalActionNoise
 from stable_baselines3.common.callbacks import BaseCallback
@@ -159,21 +160,22 @@ print(json.dumps({"scores": scores, "seconds": time.perf_counter() - start}))
 """
 
 
-def run_turborl(row: str, seed: int, work: Path) -> dict:
+def run_turborl(row: str, seed: int, work: Path, threads: int) -> dict:
     out = work / f"turborl-{row}-{seed}"
     start = time.perf_counter()
-    subprocess.run(turborl_command(row, seed, out), check=True, capture_output=True, text=True)
+    subprocess.run(turborl_command(row, seed, out, threads), check=True, capture_output=True, text=True)
     seconds = time.perf_counter() - start
     with open(out / "scores.csv") as handle:
         scores = [(int(r["step"]), float(r["score"]), float(r["seconds"])) for r in csv.DictReader(handle)]
     return {"scores": scores, "seconds": seconds}
 
 
-def run_sb3(row: str, seed: int) -> dict:
+def run_sb3(row: str, seed: int, threads: int) -> dict:
     algorithm, env, steps, _, zoo = ROWS[row]
     arguments = json.dumps([algorithm, env, steps, seed, zoo, EVAL_INTERVAL, EVAL_EPISODES, seed + EVAL_SEED_OFFSET])
     start = time.perf_counter()
-    result = subprocess.run([sys.executable, "-c", SB3_SCRIPT, arguments], check=True, capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-c", SB3_SCRIPT, arguments, str(threads)], check=True,
+                            capture_output=True, text=True)
     outcome = json.loads(result.stdout.strip().splitlines()[-1])
     outcome["seconds"] = time.perf_counter() - start  # the whole process, as for turborl
     return outcome
@@ -229,6 +231,8 @@ def main() -> None:
     parser.add_argument("--hl-gauss", action="store_true", help="only the HL-Gauss vs MSE comparison")
     parser.add_argument("--hl-seeds", type=int, default=10)
     parser.add_argument("--hl-rows", default="dqn-cartpole,dqn-acrobot")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch threads for both libraries (turborl's --torch-threads: its TD3 engine uses two)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench_train_"))
     if args.hl_gauss:
@@ -238,12 +242,14 @@ def main() -> None:
     results: dict[tuple[str, str], list[dict]] = {}
     for row in args.rows.split(","):
         for seed in range(args.seeds):
-            for library, run in (("turborl", lambda: run_turborl(row, seed, work)), ("SB3", lambda: run_sb3(row, seed))):
+            for library, run in (("turborl", lambda: run_turborl(row, seed, work, args.threads)),
+                                 ("SB3", lambda: run_sb3(row, seed, args.threads))):
                 outcome = run()
                 results.setdefault((row, library), []).append(outcome)
                 print(f"  {row} {library} seed {seed}: final {outcome['scores'][-1][1]:.1f}, "
                       f"{outcome['seconds']:.1f} s", flush=True)
-    print(f"\n{platform.machine()}, {os.cpu_count()} CPUs, one torch thread; {args.seeds} seeds; evaluation every "
+    threads = "one torch thread" if args.threads == 1 else f"{args.threads} torch threads"
+    print(f"\n{platform.machine()}, {os.cpu_count()} CPUs, {threads} each; {args.seeds} seeds; evaluation every "
           f"{EVAL_INTERVAL} steps ({EVAL_EPISODES} episodes), included in the wall-clock\n")
     print("| row | library | final return, IQM [95% CI] | time to threshold (median) | wall-clock (median) "
           "| SB3 ÷ turborl |")
