@@ -1,6 +1,6 @@
 """Learning to fly in seconds: TD3 trains a Crazyflie hover policy on Quadrotor-L2F-v0.
 
-    python examples/learning_to_fly.py [--seed 0] [--out runs/learning_to_fly]
+    python examples/learning_to_fly.py [--seed 0] [--out runs/learning_to_fly] [--torch-threads 2]
 
 The settings are the paper's (Eschmann, Albani & Loianno, RA-L 2024; TD3Config.env_defaults): 300k
 env steps, asymmetric critic, reward curriculum. Afterwards the policy is flown for 100 episodes
@@ -21,9 +21,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="runs/learning_to_fly")
     parser.add_argument("--total-timesteps", type=int, default=300_000)
+    parser.add_argument("--torch-threads", type=int, default=1, help="two: the TD3 engine's critics side by side")
     args = parser.parse_args()
 
-    config = TD3Config.for_env(quadrotor.ENV_ID, seed=args.seed, total_timesteps=args.total_timesteps)
+    config = TD3Config.for_env(quadrotor.ENV_ID, seed=args.seed, total_timesteps=args.total_timesteps,
+                               torch_threads=args.torch_threads)
     start = time.perf_counter()
     run = TD3(config, out_dir=args.out).learn()
     print(f"trained {run.global_step} steps in {time.perf_counter() - start:.1f} s")
