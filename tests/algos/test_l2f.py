@@ -91,6 +91,7 @@ def test_curriculum_grows_weights_with_caps_and_recomputes_replay_rewards():
             + 1.0 * ((np.clip(action, -1, 1) - 0.334) ** 2).sum(1))
     expected = np.where(terminated, 0.0, 2.0 - 0.5 * cost)
     np.testing.assert_allclose(reward, expected, rtol=1e-5, atol=1e-5)
+    assert not run.replay.field("reward")[300:].any()  # rows never written keep their zeros
 
 
 def test_recomputed_rewards_equal_what_the_env_pays():

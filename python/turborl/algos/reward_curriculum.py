@@ -59,8 +59,11 @@ class L2FRewardCurriculum:
         """Rewrites every stored reward from the stored critic observation, action and flag."""
         from turborl.envs.quadrotor import hover_reward
 
-        obs, actions = replay.field("obs"), replay.field("action")
-        rewards, terminated = replay.field("reward"), replay.field("terminated")
+        # Only the written rows: the ring fills from row 0, so they are the first len // num_envs
+        # (all of them once it wraps); at the first stage of a 300k run that is a third of the buffer.
+        rows = len(replay) // replay.num_envs
+        obs, actions = replay.field("obs")[:rows], replay.field("action")[:rows]
+        rewards, terminated = replay.field("reward")[:rows], replay.field("terminated")[:rows]
         width = obs.shape[-1]
         flat_obs = obs.reshape(-1, width)[:, critic_slice]
         new = hover_reward(flat_obs, actions.reshape(-1, actions.shape[-1]), terminated.reshape(-1), **self.weights)

@@ -142,7 +142,8 @@ class TD3(ContinuousOffPolicy):
 
     def _iteration(self) -> dict[str, float]:
         metrics = super()._iteration()
-        if self.reward_curriculum is not None:
+        # No stage after the last step: no update would see it (RLtools' curriculum stops there too).
+        if self.reward_curriculum is not None and self.global_step < self.config.total_timesteps:
             critic_part = slice(self.observation_space.shape[0], None) if self.critic_obs_dim else slice(None)
             self.reward_curriculum.maybe_advance(self.global_step, self.envs, self.replay, critic_part)
         return metrics
