@@ -1414,3 +1414,33 @@ def test_alphazero_config_rejects_bad_values():
         AlphaZeroConfig(random_opening_moves=-1)
     with pytest.raises(ValueError, match=r"game must be one of tictactoe, connect4, got 'chess'"):
         AlphaZeroConfig(game="chess")
+
+
+def test_native_sac_replay_training_rejects_mismatched_layouts():
+    from turborl._core import nn as native
+    from turborl.replay import ReplayBuffer
+
+    replay = ReplayBuffer(64, {"obs": ((3,), np.float32), "action": ((1,), np.float32), "reward": ((), np.float32),
+                               "terminated": ((), bool), "truncated": ((), bool)}, num_envs=1, seed=0)
+    for _ in range(10):
+        replay.add(obs=np.zeros((1, 3), np.float32), action=np.zeros((1, 1), np.float32),
+                   reward=np.zeros(1, np.float32), terminated=np.zeros(1, bool), truncated=np.zeros(1, bool))
+    engine = native.SacEngine32([3, 8, 2], [4, 8, 1])
+    layout = replay.native_layout()
+    a, c, one = (np.zeros(n, np.float32) for n in (engine.actor_params, engine.critic_params, 1))
+    args = dict(core=layout["core"], obs_field=layout["obs_field"], action_field=layout["action_field"],
+                reward_is_float64=False, actor=a, critic=c, target_critic=c.copy(), log_alpha=one,
+                actor_grads=a.copy(), critic_grads=c.copy(), actor_exp_avg=a.copy(), actor_exp_avg_sq=a.copy(),
+                critic_exp_avg=c.copy(), critic_exp_avg_sq=c.copy(), alpha_exp_avg=one.copy(),
+                alpha_exp_avg_sq=one.copy(), step=0, steps=2, batch_size=4, n_step=1, gamma=0.99,
+                noise=np.zeros((2, 2, 4, 1), np.float32), actor_lr=1e-3, critic_lr=1e-3, alpha_lr=1e-3, tau=0.005,
+                target_entropy=None, autotune=True)
+    assert engine.train_from_replay(**args)["step"] == 2  # the arguments above are valid
+    with pytest.raises(ValueError, match=r"noise must hold 16 values, got 8"):
+        engine.train_from_replay(**{**args, "noise": np.zeros((1, 2, 4, 1), np.float32)})
+    with pytest.raises(ValueError, match=r"action_field must be in \[0, 5\), got 9"):
+        engine.train_from_replay(**{**args, "action_field": 9})
+    with pytest.raises(ValueError, match=r"the obs field must hold 3 float32 values per item; it holds 4 bytes"):
+        engine.train_from_replay(**{**args, "obs_field": layout["action_field"]})
+    with pytest.raises(ValueError, match=r"steps must be >= 1, got 0"):
+        engine.train_from_replay(**{**args, "steps": 0})

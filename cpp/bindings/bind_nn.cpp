@@ -28,6 +28,7 @@
 #include "turborl/nn/replay_batch.hpp"
 #include "turborl/nn/td3_replay.hpp"
 #include "turborl/nn/sac.hpp"
+#include "turborl/nn/sac_replay.hpp"
 #include "turborl/nn/stream.hpp"
 #include "turborl/nn/td3.hpp"
 
@@ -519,6 +520,25 @@ nn::Td3Options td3_options(double actor_lr, double critic_lr, double policy_nois
 }
 
 // The TD3 engine with the workspace of its replay-sampling loop.
+// Where a continuous-action engine's train_from_replay finds its transitions in the replay core,
+// checked against the engine's sizes (float32 obs [actor | critic] and actions).
+nn::ContinuousReplayLayout continuous_layout(replay::ReplayCore& core, int obs_field, int action_field,
+                                             bool reward_is_float64, int obs_dim, int critic_obs_dim,
+                                             int engine_critic_obs_dim, int action_dim) {
+  TURBORL_CHECK(critic_obs_dim >= 0, "critic_obs_dim must be >= 0, got ", critic_obs_dim);
+  const int fields = core.num_fields();
+  for (auto [field, label] : {std::pair{obs_field, "obs_field"}, std::pair{action_field, "action_field"}})
+    TURBORL_CHECK(field >= 0 && field < fields, label, " must be in [0, ", fields, "), got ", field);
+  TURBORL_CHECK(engine_critic_obs_dim == (critic_obs_dim == 0 ? obs_dim : critic_obs_dim), "the critics take ",
+                engine_critic_obs_dim, " observation values, got critic_obs_dim ", critic_obs_dim);
+  TURBORL_CHECK(core.item_bytes(obs_field) == int64_t(sizeof(float)) * (obs_dim + critic_obs_dim),
+                "the obs field must hold ", obs_dim + critic_obs_dim, " float32 values per item; it holds ",
+                core.item_bytes(obs_field), " bytes");
+  TURBORL_CHECK(core.item_bytes(action_field) == int64_t(sizeof(float)) * action_dim, "the action field must hold ",
+                action_dim, " float32 values per item");
+  return nn::ContinuousReplayLayout{obs_field, action_field, reward_is_float64, obs_dim, critic_obs_dim, action_dim};
+}
+
 template <class T>
 struct Td3Trainer {
   Td3Trainer(const nn::MlpSpec& actor, const nn::MlpSpec& critic, int num_threads)
@@ -633,26 +653,10 @@ void bind_td3(nb::module_& m, const char* name) {
                           "update_actor and critic_targets must hold one flag per step (>= 1 step), got ", steps,
                           " and ", critic_targets.shape(0));
             TURBORL_CHECK(batch_size >= 1, "batch_size must be >= 1, got ", batch_size);
-            TURBORL_CHECK(critic_obs_dim >= 0, "critic_obs_dim must be >= 0, got ", critic_obs_dim);
             check_size(noise, std::size_t((separate_batches ? 2 : 1) * steps * batch_size * e.action_dim()), "noise");
-            const int fields = core.num_fields();
-            for (auto [field, label] : {std::pair{obs_field, "obs_field"}, std::pair{action_field, "action_field"}})
-              TURBORL_CHECK(field >= 0 && field < fields, label, " must be in [0, ", fields, "), got ", field);
-            nn::ContinuousReplayLayout layout;
-            layout.obs_field = obs_field;
-            layout.action_field = action_field;
-            layout.reward_is_float64 = reward_is_float64;
-            layout.actor_obs_dim = e.obs_dim();
-            layout.critic_obs_dim = critic_obs_dim;
-            layout.action_dim = e.action_dim();
-            TURBORL_CHECK(e.critic_obs_dim() == (critic_obs_dim == 0 ? e.obs_dim() : critic_obs_dim),
-                          "the critics take ", e.critic_obs_dim(), " observation values, got critic_obs_dim ",
-                          critic_obs_dim);
-            TURBORL_CHECK(core.item_bytes(obs_field) == int64_t(sizeof(float)) * (e.obs_dim() + critic_obs_dim),
-                          "the obs field must hold ", e.obs_dim() + critic_obs_dim,
-                          " float32 values per item; it holds ", core.item_bytes(obs_field), " bytes");
-            TURBORL_CHECK(core.item_bytes(action_field) == int64_t(sizeof(float)) * e.action_dim(),
-                          "the action field must hold ", e.action_dim(), " float32 values per item");
+            const nn::ContinuousReplayLayout layout = continuous_layout(
+                core, obs_field, action_field, reward_is_float64, e.obs_dim(), critic_obs_dim, e.critic_obs_dim(),
+                e.action_dim());
             const nn::Td3Options o = td3_options(actor_lr, critic_lr, policy_noise, noise_clip, tau, weight_decay,
                                                  decoupled_weight_decay, decay_biases);
             nn::Td3ReplayStats stats;
@@ -687,21 +691,70 @@ void bind_td3(nb::module_& m, const char* name) {
 }
 
 template <class T>
+struct SacTrainer {
+  SacTrainer(const nn::MlpSpec& actor, const nn::MlpSpec& critic) : engine(actor, critic) {}
+  nn::SacEngine<T> engine;
+  nn::ContinuousReplayBatch<T> batch;  // train_from_replay's draws
+};
+
+// SAC's options from the bindings' arguments (checked).
+nn::SacOptions sac_options(double actor_lr, double critic_lr, double alpha_lr, double tau,
+                           std::optional<double> target_entropy, bool autotune, int action_dim) {
+  TURBORL_CHECK(tau >= 0 && tau <= 1, "tau must be in [0, 1], got ", tau);
+  nn::SacOptions o;
+  o.tau = tau;
+  o.target_entropy = target_entropy ? *target_entropy : -double(action_dim);  // SB3's "auto"
+  o.autotune = autotune;
+  o.actor_adam.lr = actor_lr;
+  o.critic_adam.lr = critic_lr;
+  o.alpha_adam.lr = alpha_lr;
+  for (const nn::AdamOptions* adam : {&o.actor_adam, &o.critic_adam, &o.alpha_adam}) nn::check_adam(*adam);
+  return o;
+}
+
+nb::dict sac_stats(const nn::SacStats& stats, int64_t step) {
+  nb::dict out;
+  out["critic_loss"] = stats.critic_loss;
+  out["actor_loss"] = stats.actor_loss;
+  out["alpha"] = stats.alpha;
+  out["alpha_loss"] = stats.alpha_loss;
+  out["step"] = step;
+  return out;
+}
+
+// The SAC engine's parameter, gradient and Adam-moment buffers, checked against its sizes.
+template <class T>
+void check_sac_buffers(const nn::SacEngine<T>& e, Out<T>& actor, Out<T>& critic, Out<T>& target_critic,
+                       Out<T>& log_alpha, Out<T>& actor_grads, Out<T>& critic_grads, Out<T>& actor_exp_avg,
+                       Out<T>& actor_exp_avg_sq, Out<T>& critic_exp_avg, Out<T>& critic_exp_avg_sq,
+                       Out<T>& alpha_exp_avg, Out<T>& alpha_exp_avg_sq) {
+  const std::size_t a = std::size_t(e.actor_params()), c = std::size_t(e.critic_params());
+  check_sizes<Out<T>>({{&actor, "actor"}, {&actor_grads, "actor_grads"}, {&actor_exp_avg, "actor_exp_avg"},
+                       {&actor_exp_avg_sq, "actor_exp_avg_sq"}}, a);
+  check_sizes<Out<T>>({{&critic, "critic"}, {&target_critic, "target_critic"}, {&critic_grads, "critic_grads"},
+                       {&critic_exp_avg, "critic_exp_avg"}, {&critic_exp_avg_sq, "critic_exp_avg_sq"}}, c);
+  check_sizes<Out<T>>({{&log_alpha, "log_alpha"}, {&alpha_exp_avg, "alpha_exp_avg"},
+                       {&alpha_exp_avg_sq, "alpha_exp_avg_sq"}}, 1);
+}
+
+template <class T>
 void bind_sac(nb::module_& m, const char* name) {
   using Engine = nn::SacEngine<T>;
-  nb::class_<Engine>(m, name)
+  using Trainer = SacTrainer<T>;
+  nb::class_<Trainer>(m, name)
       .def(
           "__init__",
-          [](Engine* self, std::vector<int> actor_sizes, std::vector<int> critic_sizes, const std::string& activation) {
-            new (self) Engine(mlp_spec(std::move(actor_sizes), activation, "identity", false),
-                              mlp_spec(std::move(critic_sizes), activation, "identity", false));
+          [](Trainer* self, std::vector<int> actor_sizes, std::vector<int> critic_sizes, const std::string& activation) {
+            new (self) Trainer(mlp_spec(std::move(actor_sizes), activation, "identity", false),
+                               mlp_spec(std::move(critic_sizes), activation, "identity", false));
           },
           "actor_sizes"_a, "critic_sizes"_a, "activation"_a = "relu")
-      .def_prop_ro("actor_params", &Engine::actor_params)
-      .def_prop_ro("critic_params", &Engine::critic_params)
+      .def_prop_ro("actor_params", [](Trainer& t) { return t.engine.actor_params(); })
+      .def_prop_ro("critic_params", [](Trainer& t) { return t.engine.critic_params(); })
       .def(
           "act",
-          [](Engine& e, In<T> actor, In<T> obs, std::optional<In<T>> eps, Out<T> actions) {
+          [](Trainer& t, In<T> actor, In<T> obs, std::optional<In<T>> eps, Out<T> actions) {
+            Engine& e = t.engine;
             check_size(actor, std::size_t(e.actor_params()), "actor");
             const std::size_t n = rows_of(obs, e.obs_dim(), "obs");
             check_size(actions, n * e.action_dim(), "actions");
@@ -716,33 +769,21 @@ void bind_sac(nb::module_& m, const char* name) {
           "tanh(mean + std * eps) in [-1, 1]; eps None: the deterministic tanh(mean).")
       .def(
           "update",
-          [](Engine& e, Out<T> actor, Out<T> critic, Out<T> target_critic, Out<T> log_alpha, Out<T> actor_grads,
+          [](Trainer& t, Out<T> actor, Out<T> critic, Out<T> target_critic, Out<T> log_alpha, Out<T> actor_grads,
              Out<T> critic_grads, Out<T> actor_exp_avg, Out<T> actor_exp_avg_sq, Out<T> critic_exp_avg,
              Out<T> critic_exp_avg_sq, Out<T> alpha_exp_avg, Out<T> alpha_exp_avg_sq, int64_t step, In<T> obs,
              In<T> actions, In<T> rewards, In<T> discounts, In<T> next_obs, In<T> eps, In<T> eps_next,
              double actor_lr, double critic_lr, double alpha_lr, double tau, std::optional<double> target_entropy,
              bool autotune) {
-            const std::size_t a = std::size_t(e.actor_params()), c = std::size_t(e.critic_params());
-            check_sizes<Out<T>>({{&actor, "actor"}, {&actor_grads, "actor_grads"}, {&actor_exp_avg, "actor_exp_avg"},
-                                 {&actor_exp_avg_sq, "actor_exp_avg_sq"}}, a);
-            check_sizes<Out<T>>({{&critic, "critic"}, {&target_critic, "target_critic"},
-                                 {&critic_grads, "critic_grads"}, {&critic_exp_avg, "critic_exp_avg"},
-                                 {&critic_exp_avg_sq, "critic_exp_avg_sq"}}, c);
-            check_sizes<Out<T>>({{&log_alpha, "log_alpha"}, {&alpha_exp_avg, "alpha_exp_avg"},
-                                 {&alpha_exp_avg_sq, "alpha_exp_avg_sq"}}, 1);
+            Engine& e = t.engine;
+            check_sac_buffers<T>(e, actor, critic, target_critic, log_alpha, actor_grads, critic_grads, actor_exp_avg,
+                                 actor_exp_avg_sq, critic_exp_avg, critic_exp_avg_sq, alpha_exp_avg, alpha_exp_avg_sq);
             const std::size_t batch = transition_rows(obs, next_obs, e.obs_dim());
             check_inputs<T>({{&actions, "actions"}, {&eps, "eps"}, {&eps_next, "eps_next"}}, batch * e.action_dim());
             check_inputs<T>({{&rewards, "rewards"}, {&discounts, "discounts"}}, batch);
-            TURBORL_CHECK(tau >= 0 && tau <= 1, "tau must be in [0, 1], got ", tau);
             TURBORL_CHECK(step >= 0, "step must be >= 0 (updates so far), got ", step);
-            nn::SacOptions o;
-            o.tau = tau;
-            o.target_entropy = target_entropy ? *target_entropy : -double(e.action_dim());  // SB3's "auto"
-            o.autotune = autotune;
-            o.actor_adam.lr = actor_lr;
-            o.critic_adam.lr = critic_lr;
-            o.alpha_adam.lr = alpha_lr;
-            for (const nn::AdamOptions* adam : {&o.actor_adam, &o.critic_adam, &o.alpha_adam}) nn::check_adam(*adam);
+            const nn::SacOptions o = sac_options(actor_lr, critic_lr, alpha_lr, tau, target_entropy, autotune,
+                                                 e.action_dim());
             nn::SacStats stats;
             {
               nb::gil_scoped_release release;
@@ -752,20 +793,52 @@ void bind_sac(nb::module_& m, const char* name) {
                                alpha_exp_avg_sq.data(), step, obs.data(), actions.data(), rewards.data(),
                                discounts.data(), next_obs.data(), eps.data(), eps_next.data(), std::ptrdiff_t(batch), o);
             }
-            nb::dict out;
-            out["critic_loss"] = stats.critic_loss;
-            out["actor_loss"] = stats.actor_loss;
-            out["alpha"] = stats.alpha;
-            out["alpha_loss"] = stats.alpha_loss;
-            out["step"] = step;
-            return out;
+            return sac_stats(stats, step);
           },
           "actor"_a, "critic"_a, "target_critic"_a, "log_alpha"_a, "actor_grads"_a, "critic_grads"_a,
           "actor_exp_avg"_a, "actor_exp_avg_sq"_a, "critic_exp_avg"_a, "critic_exp_avg_sq"_a, "alpha_exp_avg"_a,
           "alpha_exp_avg_sq"_a, "step"_a, "obs"_a, "actions"_a, "rewards"_a, "discounts"_a, "next_obs"_a, "eps"_a,
           "eps_next"_a, "actor_lr"_a = 3e-4, "critic_lr"_a = 3e-4, "alpha_lr"_a = 3e-4, "tau"_a = 0.005,
           "target_entropy"_a.none() = nb::none(), "autotune"_a = true,
-          "One SAC gradient step (SB3's order); eps, eps_next: standard normal noise [batch, action_dim].");
+          "One SAC gradient step (SB3's order); eps, eps_next: standard normal noise [batch, action_dim].")
+      .def(
+          "train_from_replay",
+          [](Trainer& t, replay::ReplayCore& core, int obs_field, int action_field, bool reward_is_float64,
+             Out<T> actor, Out<T> critic, Out<T> target_critic, Out<T> log_alpha, Out<T> actor_grads,
+             Out<T> critic_grads, Out<T> actor_exp_avg, Out<T> actor_exp_avg_sq, Out<T> critic_exp_avg,
+             Out<T> critic_exp_avg_sq, Out<T> alpha_exp_avg, Out<T> alpha_exp_avg_sq, int64_t step, int64_t steps,
+             int64_t batch_size, int n_step, double gamma, In<T> noise, double actor_lr, double critic_lr,
+             double alpha_lr, double tau, std::optional<double> target_entropy, bool autotune) {
+            Engine& e = t.engine;
+            check_sac_buffers<T>(e, actor, critic, target_critic, log_alpha, actor_grads, critic_grads, actor_exp_avg,
+                                 actor_exp_avg_sq, critic_exp_avg, critic_exp_avg_sq, alpha_exp_avg, alpha_exp_avg_sq);
+            TURBORL_CHECK(step >= 0, "step must be >= 0 (updates so far), got ", step);
+            TURBORL_CHECK(steps >= 1, "steps must be >= 1, got ", steps);
+            TURBORL_CHECK(batch_size >= 1, "batch_size must be >= 1, got ", batch_size);
+            check_size(noise, std::size_t(2 * steps * batch_size * e.action_dim()), "noise");
+            const nn::ContinuousReplayLayout layout = continuous_layout(
+                core, obs_field, action_field, reward_is_float64, e.obs_dim(), 0, e.obs_dim(), e.action_dim());
+            const nn::SacOptions o = sac_options(actor_lr, critic_lr, alpha_lr, tau, target_entropy, autotune,
+                                                 e.action_dim());
+            nn::SacStats stats;
+            {
+              nb::gil_scoped_release release;
+              stats = nn::sac_train_from_replay(
+                  e, core, layout, t.batch, actor.data(), critic.data(), target_critic.data(), log_alpha.data(),
+                  actor_grads.data(), critic_grads.data(), actor_exp_avg.data(), actor_exp_avg_sq.data(),
+                  critic_exp_avg.data(), critic_exp_avg_sq.data(), alpha_exp_avg.data(), alpha_exp_avg_sq.data(),
+                  step, steps, std::ptrdiff_t(batch_size), n_step, gamma, noise.data(), o);
+            }
+            return sac_stats(stats, step);
+          },
+          "core"_a, "obs_field"_a, "action_field"_a, "reward_is_float64"_a, "actor"_a, "critic"_a,
+          "target_critic"_a, "log_alpha"_a, "actor_grads"_a, "critic_grads"_a, "actor_exp_avg"_a,
+          "actor_exp_avg_sq"_a, "critic_exp_avg"_a, "critic_exp_avg_sq"_a, "alpha_exp_avg"_a, "alpha_exp_avg_sq"_a,
+          "step"_a, "steps"_a, "batch_size"_a, "n_step"_a, "gamma"_a, "noise"_a, "actor_lr"_a, "critic_lr"_a,
+          "alpha_lr"_a, "tau"_a, "target_entropy"_a.none(), "autotune"_a,
+          "`steps` SAC updates on batches sampled from the replay core (float32 obs and actions); step k uses "
+          "noise[k][0] for the current actions and noise[k][1] for the next ones. Returns mean losses and alpha, "
+          "and the updates so far.");
 }
 
 nn::ObgdOptions obgd_options(double lr, double gamma_lambda, double kappa, bool adaptive, double beta2, double eps) {

@@ -31,6 +31,26 @@ def fill(run, seed, steps=200):
                        terminated=rng.random(1) < 0.05, truncated=rng.random(1) < 0.02)
 
 
+@pytest.mark.parametrize("overrides", [{}, dict(n_step=3, gamma=0.9, autotune=False, ent_coef=0.2)])
+def test_sac_sampling_inside_the_engine_equals_python_sampled_updates(overrides, monkeypatch):
+    # The native SAC's _train samples k batches inside C++ in one call; with no native layout it
+    # samples each batch in Python. Same draws, same noise, same steps.
+    runs = [SAC(SACConfig(**BASE, **overrides, backend="native")) for _ in range(2)]
+    monkeypatch.setattr(runs[1].replay, "native_layout", lambda: None)
+    metrics = []
+    for run in runs:
+        fill(run, seed=4)
+        metrics.append(run._train(7))
+    for name in ("actor", "critics", "target_critics", "temperature"):
+        np.testing.assert_allclose(flat(getattr(runs[0], name)).numpy(), flat(getattr(runs[1], name)).numpy(),
+                                   rtol=1e-6, atol=1e-7, err_msg=name)
+    assert not torch.equal(flat(runs[0].critics), flat(SAC(SACConfig(**BASE, **overrides)).critics))  # trained
+    for key in metrics[0]:
+        assert metrics[0][key] == pytest.approx(metrics[1][key], rel=1e-6, abs=1e-7), key
+    assert runs[0].gradient_updates == runs[1].gradient_updates == 7
+    assert runs[0].learner.optimizers[1].step == runs[1].learner.optimizers[1].step == 7
+
+
 @pytest.mark.parametrize("cls, config_class", ALGORITHMS)
 @pytest.mark.parametrize("overrides", [{}, dict(n_step=3, gamma=0.9, tau=0.05)])
 def test_native_steps_equal_torch_backend(cls, config_class, overrides):

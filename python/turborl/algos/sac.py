@@ -109,6 +109,18 @@ class SAC(ContinuousOffPolicy):
         rows = batch.obs.shape[0]
         return self.learner.update(batch, self._noise(rows), self._noise(rows))
 
+    def _train(self, gradient_steps: int) -> dict[str, float]:
+        """Native backend: all ``gradient_steps`` updates in one engine call that samples the replay
+        in C++ (the same draws and the same noise, in the same order, as the per-update path)."""
+        layout = self.replay.native_layout() if self.backend == "native" and not self.critic_obs_dim else None
+        if layout is None or layout["obs_dtype"] != np.float32 or layout["action_dtype"] != np.float32:
+            return super()._train(gradient_steps)
+        noise = self.rng.standard_normal((gradient_steps, 2, self.config.batch_size, self.action_dim),
+                                         dtype=np.float32)
+        metrics = self.learner.train_from_replay(layout, noise)
+        self.gradient_updates += gradient_steps
+        return metrics
+
 
 class TorchSacLearner:
     """SB3's ``SAC.train`` step in torch (also the path for prioritized replay)."""
@@ -199,8 +211,24 @@ class NativeSacLearner:
             alpha_opt.exp_avg_sq, critic_opt.step, f32(batch.obs), f32(batch.action), f32(batch.reward),
             f32(batch.discount), f32(batch.next_obs), eps, eps_next, actor_opt.lr, critic_opt.lr, alpha_opt.lr,
             self.config.tau, self.target_entropy, self.config.autotune)
+        return self._metrics(stats), np.zeros(0, np.float32)  # no prioritized replay on this path
+
+    def train_from_replay(self, layout: dict[str, Any], noise: np.ndarray) -> dict[str, float]:
+        """``len(noise)`` updates sampling the replay inside the engine (float32 fields); ``noise``
+        ``[steps, 2, batch, action_dim]``: eps and eps_next of each update."""
+        actor_opt, critic_opt, alpha_opt = self.optimizers
+        config = self.config
+        with layout["lock"]:
+            stats = self.core.train_from_replay(
+                layout["core"], layout["obs_field"], layout["action_field"], layout["reward_is_float64"], self._actor,
+                self._critic, self._target, self._log_alpha, actor_opt.grads, critic_opt.grads, actor_opt.exp_avg,
+                actor_opt.exp_avg_sq, critic_opt.exp_avg, critic_opt.exp_avg_sq, alpha_opt.exp_avg,
+                alpha_opt.exp_avg_sq, critic_opt.step, noise.shape[0], config.batch_size, config.n_step, config.gamma,
+                noise, actor_opt.lr, critic_opt.lr, alpha_opt.lr, config.tau, self.target_entropy, config.autotune)
+        return self._metrics(stats)
+
+    def _metrics(self, stats: dict[str, float]) -> dict[str, float]:
         stepped = self.optimizers if self.config.autotune else self.optimizers[:2]
         for optimizer in stepped:  # one step count for the Adams, as SB3's
             optimizer.step = stats["step"]
-        metrics = {key: stats[key] for key in ("critic_loss", "actor_loss", "alpha", "alpha_loss")}
-        return metrics, np.zeros(0, np.float32)  # no prioritized replay on this path
+        return {key: stats[key] for key in ("critic_loss", "actor_loss", "alpha", "alpha_loss")}
