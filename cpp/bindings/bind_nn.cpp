@@ -519,7 +519,6 @@ nn::Td3Options td3_options(double actor_lr, double critic_lr, double policy_nois
   return o;
 }
 
-// The TD3 engine with the workspace of its replay-sampling loop.
 // Where a continuous-action engine's train_from_replay finds its transitions in the replay core,
 // checked against the engine's sizes (float32 obs [actor | critic] and actions).
 nn::ContinuousReplayLayout continuous_layout(replay::ReplayCore& core, int obs_field, int action_field,
@@ -539,6 +538,7 @@ nn::ContinuousReplayLayout continuous_layout(replay::ReplayCore& core, int obs_f
   return nn::ContinuousReplayLayout{obs_field, action_field, reward_is_float64, obs_dim, critic_obs_dim, action_dim};
 }
 
+// The TD3 engine with the workspace of its replay-sampling loop.
 template <class T>
 struct Td3Trainer {
   Td3Trainer(const nn::MlpSpec& actor, const nn::MlpSpec& critic, int num_threads)
@@ -690,6 +690,7 @@ void bind_td3(nb::module_& m, const char* name) {
 ;
 }
 
+// The SAC engine with the workspace of its replay-sampling loop.
 template <class T>
 struct SacTrainer {
   SacTrainer(const nn::MlpSpec& actor, const nn::MlpSpec& critic) : engine(actor, critic) {}

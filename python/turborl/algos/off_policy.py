@@ -140,6 +140,14 @@ class ContinuousOffPolicy(Algorithm):
         ``(critic_obs, next_critic_obs)`` for their critics (``batch.obs`` is then the actor's part)."""
         raise NotImplementedError
 
+    def _engine_replay_layout(self) -> dict[str, Any] | None:
+        """The replay's layout for an engine that samples it inside C++ (the native backend's
+        ``train_from_replay``: float32 observations and actions), or None for the per-update path."""
+        layout = self.replay.native_layout() if self.backend == "native" else None  # set by _build_learner
+        if layout is None or layout["obs_dtype"] != np.float32 or layout["action_dtype"] != np.float32:
+            return None
+        return layout
+
     def to_env_actions(self, unit_actions: np.ndarray) -> np.ndarray:
         """[-1, 1] -> the env's bounds, in the action space's dtype."""
         if self._unit_bounds and unit_actions.dtype == self.action_space.dtype:

@@ -112,8 +112,8 @@ class SAC(ContinuousOffPolicy):
     def _train(self, gradient_steps: int) -> dict[str, float]:
         """Native backend: all ``gradient_steps`` updates in one engine call that samples the replay
         in C++ (the same draws and the same noise, in the same order, as the per-update path)."""
-        layout = self.replay.native_layout() if self.backend == "native" and not self.critic_obs_dim else None
-        if layout is None or layout["obs_dtype"] != np.float32 or layout["action_dtype"] != np.float32:
+        layout = self._engine_replay_layout()
+        if layout is None:
             return super()._train(gradient_steps)
         noise = self.rng.standard_normal((gradient_steps, 2, self.config.batch_size, self.action_dim),
                                          dtype=np.float32)

