@@ -1444,3 +1444,56 @@ def test_native_sac_replay_training_rejects_mismatched_layouts():
         engine.train_from_replay(**{**args, "obs_field": layout["action_field"]})
     with pytest.raises(ValueError, match=r"steps must be >= 1, got 0"):
         engine.train_from_replay(**{**args, "steps": 0})
+
+
+def test_native_collect_rejects_envs_and_replays_that_do_not_fit():
+    from turborl._core import nn as native
+    from turborl.envs import make_vec
+    from turborl.replay import ReplayBuffer, spec_from_env
+
+    envs = make_vec("Pendulum-v1", 2, seed=0)
+    with pytest.raises(RuntimeError, match=r"native_core\(\) was called before reset\(\)"):
+        envs.native_core()
+    envs.reset(seed=0)
+    engine = native.Td3Engine32([3, 8, 1], [4, 8, 1], "relu")
+    replay = ReplayBuffer(64, spec_from_env(envs), num_envs=2)
+    args = dict(env=envs.native_core(), core=replay.native_layout()["core"], obs_field=0, action_field=1,
+                critic_obs_dim=0, actor=np.zeros(engine.actor_params, np.float32), steps=2,
+                uniform_actions=np.zeros((0, 2, 1), np.float32), noise=np.zeros((2, 2, 1)),
+                action_scale=np.full(1, 2.0), action_bias=np.zeros(1))
+    assert engine.collect(**args).shape == (0,) and len(replay) == 4  # the arguments fit
+    bad = [
+        (dict(noise=np.zeros((1, 2, 1))), r"noise must hold 4 values, got 2"),
+        (dict(noise=np.full((2, 2, 1), np.nan)), r"noise holds a non-finite value \(nan\)"),
+        (dict(uniform_actions=np.zeros((1, 1, 1), np.float32)), r"uniform_actions must hold whole steps of 2 values"),
+        (dict(uniform_actions=np.zeros((3, 2, 1), np.float32)), r"at most 2 of them; got 6 values"),
+        (dict(steps=-1, noise=np.zeros(0)), r"steps must be >= 0, got -1"),
+        (dict(action_scale=np.ones(2)), r"action_scale must hold 1 values, got 2"),
+        (dict(action_bias=np.array([np.inf])), r"action_bias holds a non-finite value \(inf\)"),
+        (dict(critic_obs_dim=2), r"the critics take 3 observation values, got critic_obs_dim 2"),
+        (dict(core=ReplayBuffer(64, spec_from_env(envs), num_envs=1).native_layout()["core"]),
+         r"the env has 2 sub-envs, the replay stores 1"),
+        (dict(core=ReplayBuffer(64, spec_from_env(envs, next_obs=True), num_envs=2).native_layout()["core"]),
+         r"exactly obs, action, reward, terminated and truncated \(next_step autoreset\); this one has 6 fields with "
+         r"next_obs"),
+    ]
+    for change, pattern in bad:
+        with pytest.raises(ValueError, match=pattern):
+            engine.collect(**{**args, **change})
+    assert len(replay) == 4  # nothing was stored by a refused call
+    same_step = make_vec("Pendulum-v1", 2, seed=0, autoreset_mode="same_step")
+    same_step.reset(seed=0)
+    with pytest.raises(ValueError, match=r"collect needs an env in next_step autoreset mode"):
+        engine.collect(**{**args, "env": same_step.native_core()})
+    car = make_vec("MountainCarContinuous-v0", 2, seed=0)
+    car.reset(seed=0)
+    with pytest.raises(ValueError, match=r"the env's observations hold 2 values, the actor takes 3"):
+        engine.collect(**{**args, "env": car.native_core()})
+    cartpole = make_vec("CartPole-v1", 2, seed=0)
+    cartpole.reset(seed=0)
+    with pytest.raises(TypeError, match=r"incompatible function arguments"):  # Discrete actions: no BoxActionEnv
+        engine.collect(**{**args, "env": cartpole.native_core()})
+    sac = native.SacEngine32([3, 8, 2], [4, 8, 1])
+    with pytest.raises(ValueError, match=r"eps must hold 4 values, got 2"):
+        sac.collect(args["env"], args["core"], 0, 1, np.zeros(sac.actor_params, np.float32), 2,
+                    np.zeros((0, 2, 1), np.float32), np.zeros(2, np.float32), np.full(1, 2.0), np.zeros(1))

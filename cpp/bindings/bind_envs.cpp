@@ -12,8 +12,10 @@
 #include <cstdint>
 #include <iterator>
 #include <optional>
+#include <type_traits>
 
 #include "bindings.hpp"
+#include "turborl/core/box_action_env.hpp"
 #include "turborl/core/check.hpp"
 #include "turborl/core/vec_env.hpp"
 #include "turborl/envs/acrobot.hpp"
@@ -81,13 +83,25 @@ nb::dict describe_env() {
   return spec;
 }
 
+// Envs with Box actions are BoxActionVecEnvs: the C++ collection loop of the off-policy
+// algorithms (nn/collect.hpp, bound in bind_nn.cpp) takes them as their BoxActionEnv base.
+template <class Env, class Real>
+using BoundVecEnv = std::conditional_t<Env::action_kind == envs::ActionKind::kBox, BoxActionVecEnv<Env, Real>,
+                                       VecEnv<Env, Real>>;
+
+template <class E>
+auto vec_env_class(nb::module_& m, const char* class_name) {
+  if constexpr (std::is_base_of_v<BoxActionEnv, E>) return nb::class_<E, BoxActionEnv>(m, class_name);
+  else return nb::class_<E>(m, class_name);
+}
+
 template <class Env, class Real>
 void bind_vec_env(nb::module_& m, const char* class_name) {
-  using E = VecEnv<Env, Real>;
+  using E = BoundVecEnv<Env, Real>;
   using Action = typename E::ActionScalar;
   constexpr auto kView = nb::rv_policy::reference_internal;
 
-  nb::class_<E>(m, class_name)
+  vec_env_class<E>(m, class_name)
       .def(
           "__init__",
           [](E* self, int64_t num_envs, int num_threads, int64_t max_episode_steps, int autoreset_mode) {
@@ -192,6 +206,7 @@ void register_env(nb::module_& m, nb::dict& registry, const char* name) {
 }  // namespace
 
 void bind_envs(nb::module_& m) {
+  nb::class_<BoxActionEnv>(m, "BoxActionEnv");  // the base of the Box-action engines, for collect()
   nb::dict registry;
   register_env<envs::CartPole>(m, registry, "CartPole");
   register_env<envs::Acrobot>(m, registry, "Acrobot");

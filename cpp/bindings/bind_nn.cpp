@@ -10,17 +10,21 @@
 #include <nanobind/stl/tuple.h>
 #include <nanobind/stl/vector.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <initializer_list>
 #include <optional>
 #include <string>
 #include <tuple>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
 #include "bindings.hpp"
+#include "turborl/core/box_action_env.hpp"
 #include "turborl/core/check.hpp"
+#include "turborl/nn/collect.hpp"
 #include "turborl/nn/dqn.hpp"
 #include "turborl/nn/mlp.hpp"
 #include "turborl/nn/optim.hpp"
@@ -538,6 +542,58 @@ nn::ContinuousReplayLayout continuous_layout(replay::ReplayCore& core, int obs_f
   return nn::ContinuousReplayLayout{obs_field, action_field, reward_is_float64, obs_dim, critic_obs_dim, action_dim};
 }
 
+// The off-policy collection loop (nn/collect.hpp) for an engine's actor, whose layout
+// continuous_layout checked: checks that the env and the replay (exactly obs, action, reward,
+// terminated and truncated, with next observations from the following row) agree with it, that
+// uniform_actions holds whole steps and that `noise` holds one exploring step's
+// num_envs * action_dim values per remaining step (noise_name names it); then runs it with the GIL released. Returns
+// the returns of the episodes that ended.
+template <class Noise, class Explore>
+nb::ndarray<nb::numpy, double> collect_transitions(BoxActionEnv& env, replay::ReplayCore& core,
+                                                   const nn::ContinuousReplayLayout& layout, int64_t steps,
+                                                   const In<float>& uniform_actions, const In<Noise>& noise,
+                                                   const char* noise_name, const In<double>& action_scale, const In<double>& action_bias,
+                                                   Explore&& explore) {
+  const BoxActionEnvShape shape = env.shape();
+  const replay::FieldRoles& roles = core.roles();
+  TURBORL_CHECK(shape.next_step_autoreset, "collect needs an env in next_step autoreset mode (what the replay stores)");
+  TURBORL_CHECK(shape.num_envs == core.num_envs(), "the env has ", shape.num_envs, " sub-envs, the replay stores ",
+                core.num_envs());
+  TURBORL_CHECK(shape.obs_dim == layout.actor_obs_dim, "the env's observations hold ", shape.obs_dim,
+                " values, the actor takes ", layout.actor_obs_dim);
+  TURBORL_CHECK(shape.critic_obs_dim == layout.critic_obs_dim || layout.critic_obs_dim == 0,
+                "the env's critic observations hold ", shape.critic_obs_dim, " values, the replay stores ",
+                layout.critic_obs_dim);
+  TURBORL_CHECK(shape.action_dim == layout.action_dim, "the env takes ", shape.action_dim,
+                " action values, the actor gives ", layout.action_dim);
+  TURBORL_CHECK(core.num_fields() == 5 && roles.next_obs < 0,
+                "collect needs a replay of exactly obs, action, reward, terminated and truncated (next_step "
+                "autoreset); this one has ", core.num_fields(), " fields", roles.next_obs >= 0 ? " with next_obs" : "");
+  TURBORL_CHECK(layout.obs_field != layout.action_field && layout.obs_field == roles.obs,
+                "obs_field and action_field must name the replay's obs and action fields");
+  TURBORL_CHECK(layout.reward_is_float64 == roles.reward_is_float64, "reward_is_float64 must be ",
+                roles.reward_is_float64 ? "True" : "False", " for this replay");
+  TURBORL_CHECK(steps >= 0, "steps must be >= 0, got ", steps);
+  const std::size_t per_step = std::size_t(shape.num_envs) * std::size_t(layout.action_dim);
+  TURBORL_CHECK(uniform_actions.size() % per_step == 0 && uniform_actions.size() / per_step <= std::size_t(steps),
+                "uniform_actions must hold whole steps of ", per_step, " values, at most ", steps, " of them; got ",
+                uniform_actions.size(), " values");
+  check_finite(uniform_actions, "uniform_actions");
+  const int64_t uniform_steps = int64_t(uniform_actions.size() / per_step);
+  check_inputs<Noise>({{&noise, noise_name}}, std::size_t(steps - uniform_steps) * per_step);
+  check_inputs<double>({{&action_scale, "action_scale"}, {&action_bias, "action_bias"}},
+                       std::size_t(layout.action_dim));
+  const nn::CollectPlan plan{steps, uniform_steps, uniform_actions.data(), action_scale.data(), action_bias.data()};
+  std::vector<double> returns;
+  {
+    nb::gil_scoped_release release;
+    nn::collect_steps(env, core, layout, plan, explore, returns);
+  }
+  nb::ndarray<nb::numpy, double> out = new_array<double>({returns.size()});
+  std::copy(returns.begin(), returns.end(), out.data());
+  return out;
+}
+
 // The TD3 engine with the workspace of its replay-sampling loop.
 template <class T>
 struct Td3Trainer {
@@ -551,8 +607,8 @@ template <class T>
 void bind_td3(nb::module_& m, const char* name) {
   using Engine = nn::Td3Engine<T>;
   using Trainer = Td3Trainer<T>;
-  nb::class_<Trainer>(m, name)
-      .def(
+  nb::class_<Trainer> cls(m, name);
+  cls.def(
           "__init__",
           [](Trainer* self, std::vector<int> actor_sizes, std::vector<int> critic_sizes, const std::string& activation,
              int num_threads) {
@@ -686,8 +742,37 @@ void bind_td3(nb::module_& m, const char* name) {
           "len(update_actor) TD3 updates on batches sampled from the replay core (float32 obs [actor | critic] "
           "and actions); step k uses noise[k] (noise[k][critic] with separate_batches: a batch per critic and "
           "one for the actor), steps the actor where update_actor[k] and otherwise moves the critic targets where "
-          "critic_targets[k]. Returns mean losses and the Adam step counts.")
-;
+          "critic_targets[k]. Returns mean losses and the Adam step counts.");
+  if constexpr (std::is_same_v<T, float>) {  // env observations are float32
+    cls.def(
+        "collect",
+        [](Trainer& t, BoxActionEnv& env, replay::ReplayCore& core, int obs_field, int action_field,
+           int critic_obs_dim, In<float> actor, int64_t steps, In<float> uniform_actions, In<double> noise,
+           In<double> action_scale, In<double> action_bias) {
+          Engine& e = t.engine;
+          check_size(actor, std::size_t(e.actor_params()), "actor");
+          const nn::ContinuousReplayLayout layout =
+              continuous_layout(core, obs_field, action_field, core.roles().reward_is_float64, e.obs_dim(),
+                                critic_obs_dim, e.critic_obs_dim(), e.action_dim());
+          const std::ptrdiff_t n = std::ptrdiff_t(core.num_envs());
+          const std::ptrdiff_t per_step = n * e.action_dim();
+          // TD3's exploration: mu(obs) + noise, the sum in float64 rounded to float32, clipped.
+          auto explore = [&](const float* obs, int64_t step, float* actions) {
+            e.act(actor.data(), obs, n, actions);
+            const double* row = noise.data() + step * per_step;
+            for (std::ptrdiff_t k = 0; k < per_step; ++k)
+              actions[k] = std::min(std::max(float(double(actions[k]) + row[k]), -1.0f), 1.0f);
+          };
+          return collect_transitions(env, core, layout, steps, uniform_actions, noise, "noise", action_scale, action_bias,
+                                     explore);
+        },
+        "env"_a, "core"_a, "obs_field"_a, "action_field"_a, "critic_obs_dim"_a, "actor"_a, "steps"_a,
+        "uniform_actions"_a, "noise"_a, "action_scale"_a, "action_bias"_a,
+        "`steps` vector steps of off-policy collection into the replay core: the first "
+        "len(uniform_actions) take those actions, the rest mu(obs) + noise[k] (float64, [k][env][action]) "
+        "clipped to [-1, 1]; the env gets action_scale * a + action_bias. With critic_obs_dim > 0 the obs "
+        "field stores [obs | critic obs]. Returns the returns of the episodes that ended.");
+  }
 }
 
 // The SAC engine with the workspace of its replay-sampling loop.
@@ -742,8 +827,8 @@ template <class T>
 void bind_sac(nb::module_& m, const char* name) {
   using Engine = nn::SacEngine<T>;
   using Trainer = SacTrainer<T>;
-  nb::class_<Trainer>(m, name)
-      .def(
+  nb::class_<Trainer> cls(m, name);
+  cls.def(
           "__init__",
           [](Trainer* self, std::vector<int> actor_sizes, std::vector<int> critic_sizes, const std::string& activation) {
             new (self) Trainer(mlp_spec(std::move(actor_sizes), activation, "identity", false),
@@ -840,6 +925,33 @@ void bind_sac(nb::module_& m, const char* name) {
           "`steps` SAC updates on batches sampled from the replay core (float32 obs and actions); step k uses "
           "noise[k][0] for the current actions and noise[k][1] for the next ones. Returns mean losses and alpha, "
           "and the updates so far.");
+  if constexpr (std::is_same_v<T, float>) {  // env observations are float32
+    cls.def(
+        "collect",
+        [](Trainer& t, BoxActionEnv& env, replay::ReplayCore& core, int obs_field, int action_field,
+           In<float> actor, int64_t steps, In<float> uniform_actions, In<float> eps, In<double> action_scale,
+           In<double> action_bias) {
+          Engine& e = t.engine;
+          check_size(actor, std::size_t(e.actor_params()), "actor");
+          const nn::ContinuousReplayLayout layout =
+              continuous_layout(core, obs_field, action_field, core.roles().reward_is_float64, e.obs_dim(), 0,
+                                e.obs_dim(), e.action_dim());
+          const std::ptrdiff_t n = std::ptrdiff_t(core.num_envs());
+          const std::ptrdiff_t per_step = n * e.action_dim();
+          // SAC explores with its own policy: tanh(mean + std * eps).
+          auto explore = [&](const float* obs, int64_t step, float* actions) {
+            e.act(actor.data(), obs, n, eps.data() + step * per_step, actions);
+          };
+          return collect_transitions(env, core, layout, steps, uniform_actions, eps, "eps", action_scale, action_bias,
+                                     explore);
+        },
+        "env"_a, "core"_a, "obs_field"_a, "action_field"_a, "actor"_a, "steps"_a, "uniform_actions"_a, "eps"_a,
+        "action_scale"_a, "action_bias"_a,
+        "`steps` vector steps of off-policy collection into the replay core: the first "
+        "len(uniform_actions) take those actions, the rest tanh(mean + std * eps[k]) (float32 standard normal, "
+        "[k][env][action]); the env gets action_scale * a + action_bias. Returns the returns of the episodes "
+        "that ended.");
+  }
 }
 
 nn::ObgdOptions obgd_options(double lr, double gamma_lambda, double kappa, bool adaptive, double beta2, double eps) {

@@ -156,10 +156,9 @@ class ContinuousOffPolicy(Algorithm):
 
     def _iteration(self) -> dict[str, float]:
         config: OffPolicyConfig = self.config
-        for _ in range(max(1, -(-config.train_frequency // config.num_envs))):
-            self._collect_step()
-            if self.global_step >= config.total_timesteps:
-                break
+        per_iteration = max(1, -(-config.train_frequency // config.num_envs))
+        to_finish = -(-(config.total_timesteps - self.global_step) // config.num_envs)
+        self._collect(max(1, min(per_iteration, to_finish)))
         metrics = dict.fromkeys(self.metric_names, float("nan"))
         if (self.global_step > config.learning_starts and config.gradient_steps > 0
                 and self.replay.num_sampleable >= config.batch_size):
@@ -169,6 +168,43 @@ class ContinuousOffPolicy(Algorithm):
     def _uniform_warmup_steps(self) -> int:
         """Steps of uniform random actions before the policy explores (SB3: ``learning_starts``)."""
         return self.config.learning_starts
+
+    def _collect(self, steps: int) -> None:
+        """``steps`` vector steps into the replay: in one call of the learner's C++ loop when it has
+        one (native backend, turborl's envs, float32 replay), else one Python step at a time. Both
+        draw the same random numbers in the same order and store the same rows."""
+        native = self._native_collection()
+        if native is None:
+            for _ in range(steps):
+                self._collect_step()
+            return
+        envs, layout = native
+        config: OffPolicyConfig = self.config
+        n = config.num_envs
+        uniform = min(steps, max(0, -(-(self._uniform_warmup_steps() - self.global_step) // n)))
+        uniform_actions = self.rng.uniform(-1.0, 1.0, (uniform, n, self.action_dim)).astype(np.float32)
+        noise = self._exploration_noise(steps - uniform)
+        returns = self.learner.collect(envs.native_core(), layout, self.critic_obs_dim, steps, uniform_actions, noise,
+                                       self._action_scale, self._action_bias)
+        self.obs = envs.observations
+        if self.critic_obs_dim:
+            self._critic_obs = envs.critic_obs
+        self.global_step += steps * n
+        self.log.episode_returns(returns)
+
+    def _native_collection(self) -> tuple[Any, dict[str, Any]] | None:
+        """(envs, replay layout) when the learner collects in C++, else None."""
+        layout = self._engine_replay_layout()
+        if layout is None or not hasattr(self.learner, "collect") or not hasattr(self.envs, "native_core"):
+            return None
+        if self.envs.metadata["autoreset_mode"].name != "NEXT_STEP" or len(self.replay.spec) != 5:
+            return None
+        return self.envs, layout
+
+    def _exploration_noise(self, steps: int) -> np.ndarray:
+        """The exploration noise of ``steps`` vector steps, ``[steps, num_envs, action_dim]``, drawn
+        as ``steps`` calls of ``_explore`` draw it (the learner's ``collect`` takes it)."""
+        raise NotImplementedError
 
     def _collect_step(self) -> None:
         config: OffPolicyConfig = self.config

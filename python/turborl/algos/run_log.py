@@ -49,7 +49,11 @@ class RunLog:
         """Records the returns of episodes that ended (Gymnasium's ``info["episode"]``)."""
         if "episode" in info:
             ended = info["_episode"]
-            self.recent_returns.extend(np.asarray(info["episode"]["r"])[ended].tolist())
+            self.episode_returns(np.asarray(info["episode"]["r"])[ended])
+
+    def episode_returns(self, returns: np.ndarray) -> None:
+        """Records the returns of episodes that ended, in the order they ended."""
+        self.recent_returns.extend(returns.tolist())
 
     def step(self, global_step: int) -> None:
         if self._bar is not None:

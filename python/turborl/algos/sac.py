@@ -102,8 +102,11 @@ class SAC(ContinuousOffPolicy):
     def _noise(self, rows: int) -> np.ndarray:
         return self.rng.standard_normal((rows, self.action_dim), dtype=np.float32)
 
+    def _exploration_noise(self, steps: int) -> np.ndarray:
+        return self.rng.standard_normal((steps, self.config.num_envs, self.action_dim), dtype=np.float32)
+
     def _explore(self, obs: np.ndarray) -> np.ndarray:
-        return self.learner.act(obs, self._noise(obs.shape[0]))
+        return self.learner.act(obs, self._exploration_noise(1)[0])
 
     def _update(self, batch: ReplayBatch) -> tuple[dict[str, float], np.ndarray]:
         rows = batch.obs.shape[0]
@@ -201,6 +204,16 @@ class NativeSacLearner:
         actions = np.empty_like(eps)
         self.core.act(self._actor, obs, eps, actions)
         return actions
+
+    def collect(self, env_core: Any, layout: dict[str, Any], critic_obs_dim: int, steps: int,
+                uniform_actions: np.ndarray, eps: np.ndarray, action_scale: np.ndarray,
+                action_bias: np.ndarray) -> np.ndarray:
+        """``steps`` vector steps of exploration into the replay in C++ (nn/collect.hpp); returns
+        the returns of the episodes that ended. SAC's critics see the actor's observations."""
+        if critic_obs_dim:
+            raise ValueError(f"SAC's engine has no asymmetric critic, got critic_obs_dim {critic_obs_dim}")
+        return self.core.collect(env_core, layout["core"], layout["obs_field"], layout["action_field"], self._actor,
+                                 steps, uniform_actions, eps, action_scale, action_bias)
 
     def update(self, batch: ReplayBatch, eps: np.ndarray, eps_next: np.ndarray) -> tuple[dict[str, float], np.ndarray]:
         actor_opt, critic_opt, alpha_opt = self.optimizers

@@ -134,9 +134,12 @@ class TD3(ContinuousOffPolicy):
     def _policy_parts(self) -> tuple[nn.Module, Any]:
         return self.actor, None
 
+    def _exploration_noise(self, steps: int) -> np.ndarray:
+        return self.rng.normal(0.0, self.config.exploration_noise, (steps, self.config.num_envs, self.action_dim))
+
     def _explore(self, obs: np.ndarray) -> np.ndarray:
         actions = self.learner.act(obs)  # float32; the noisy sum is computed in float64, then rounded
-        actions += self.rng.normal(0.0, self.config.exploration_noise, actions.shape)
+        actions += self._exploration_noise(1)[0]
         # np.clip's wrapper costs more than the two ufuncs at one env (this runs every env step)
         return np.minimum(np.maximum(actions, -1.0, out=actions), 1.0, out=actions)
 
@@ -294,6 +297,14 @@ class NativeTd3Learner:
         actions = np.empty((obs.shape[0], self.action_dim), np.float32)
         self.core.act(self._actor, obs, actions)
         return actions
+
+    def collect(self, env_core: Any, layout: dict[str, Any], critic_obs_dim: int, steps: int,
+                uniform_actions: np.ndarray, noise: np.ndarray, action_scale: np.ndarray,
+                action_bias: np.ndarray) -> np.ndarray:
+        """``steps`` vector steps of exploration into the replay in C++ (nn/collect.hpp); returns
+        the returns of the episodes that ended."""
+        return self.core.collect(env_core, layout["core"], layout["obs_field"], layout["action_field"], critic_obs_dim,
+                                 self._actor, steps, uniform_actions, noise, action_scale, action_bias)
 
     def update_critic_targets(self) -> None:
         self._target_critic += self.config.tau * (self._critic - self._target_critic)

@@ -218,6 +218,22 @@ class NativeVectorEnv(VectorEnv):
         return self._num_threads
 
     @property
+    def observations(self) -> np.ndarray:
+        """A copy of the current observations ``[N, obs_dim]``: what the last ``reset``/``step``
+        returned, or what stepping ``native_core()`` from C++ left."""
+        self._live_core()
+        return self._obs.copy()
+
+    def native_core(self) -> Any:
+        """The C++ engine behind these envs, for turborl's loops that step it without Python (the
+        native TD3 and SAC learners' ``collect``). Stepping it skips ``step()``'s argument checks and
+        info dicts; read ``observations`` and ``critic_obs`` afterwards."""
+        core = self._live_core()
+        if not self._has_reset:
+            raise RuntimeError("native_core() was called before reset(): call reset() first")
+        return core
+
+    @property
     def critic_obs(self) -> np.ndarray | None:
         """A copy of the current critic observations ``[N, critic_obs_dim]`` (``None`` for envs
         without one): what the last ``reset``/``step`` put in ``info["critic_obs"]``, also after

@@ -26,6 +26,7 @@
 #include <utility>
 
 #include "turborl/core/aligned_array.hpp"
+#include "turborl/core/box_action_env.hpp"
 #include "turborl/core/check.hpp"
 #include "turborl/core/episode.hpp"
 #include "turborl/core/rng.hpp"
@@ -457,6 +458,40 @@ class VecEnv {
   AlignedArray<int64_t> final_length_;
   AlignedArray<uint64_t> env_seeds_;
   AlignedArray<uint64_t> episode_index_;
+};
+
+// A VecEnv with Box actions that loops compiled elsewhere can step (core/box_action_env.hpp).
+template <class Env, class Real>
+class BoxActionVecEnv final : public VecEnv<Env, Real>, public BoxActionEnv {
+  using Base = VecEnv<Env, Real>;
+  static_assert(!Base::kDiscrete, "BoxActionVecEnv needs an env with Box actions");
+
+ public:
+  using Base::Base;
+
+  BoxActionEnvShape shape() const override {
+    return {Base::num_envs(), Base::kObsDim, Base::kCriticObsDim, Base::kActionDim,
+            Base::autoreset_mode() == AutoresetMode::kNextStep};
+  }
+
+  BoxActionEnvStep outputs() override {
+    auto bytes = [](bool* flags) { return reinterpret_cast<const uint8_t*>(flags); };
+    return {Base::obs(), Base::critic_obs(), Base::rewards(), bytes(Base::terminated()), bytes(Base::truncated()),
+            bytes(Base::episode_ended()), Base::final_return()};
+  }
+
+  int64_t step_unit_actions(const float* unit_actions, const double* scale, const double* bias,
+                            float* env_actions) override {
+    const int64_t n = Base::num_envs();
+    for (int64_t i = 0; i < n; ++i) {
+      for (int j = 0; j < Base::kActionDim; ++j) {
+        // Two roundings, as NumPy's (a * scale) + bias; this file is built without FMA contraction.
+        const double scaled = double(unit_actions[i * Base::kActionDim + j]) * scale[j];
+        env_actions[i * Base::kActionDim + j] = float(scaled + bias[j]);
+      }
+    }
+    return Base::step(env_actions);
+  }
 };
 
 }  // namespace turborl

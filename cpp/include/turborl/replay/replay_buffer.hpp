@@ -105,6 +105,7 @@ class ReplayCore {
   uint64_t sample_calls() const { return sample_calls_; }
   double max_priority() const { return max_priority_; }
   bool prioritized() const { return priority_.enabled; }
+  const FieldRoles& roles() const { return roles_; }
 
   // ---- adding -----------------------------------------------------------------------------------
 
