@@ -62,8 +62,7 @@ class Connect4Solver {
       const int winner_score = (kNumCells + 2 - moves) / 2;  // its winning stone was move number `moves`
       return {true, state[Rules::kWinner] != 0 ? -winner_score : 0, 0};
     }
-    std::fill(table_keys_.begin(), table_keys_.end(), 0);
-    std::fill(table_values_.begin(), table_values_.end(), 0);
+    next_generation();
     Position position = from_state(state);
     const int score = solve(position);
     return {!out_of_budget_, score, nodes_};
@@ -218,15 +217,33 @@ class Connect4Solver {
     return alpha;
   }
 
+  // Each solve starts with an empty table. Instead of clearing up to 19 MB per position (more
+  // than solving a position near the end of a game costs), entries carry the solve's generation
+  // in the key bits above the board's 49, and entries of other generations read as empty; the
+  // table is cleared only when the generation counter wraps.
+  static constexpr int kKeyBits = kWidth * (kHeight + 1);
+  static constexpr uint64_t kMaxGeneration = (uint64_t(1) << (64 - kKeyBits)) - 1;
+  static_assert(kKeyBits < 64, "the generation needs bits above the position key");
+
+  void next_generation() {
+    if (generation_ == kMaxGeneration) {
+      std::fill(table_keys_.begin(), table_keys_.end(), 0);
+      std::fill(table_values_.begin(), table_values_.end(), 0);
+      generation_ = 0;
+    }
+    ++generation_;
+  }
+  uint64_t stamped(uint64_t key) const { return key | (generation_ << kKeyBits); }
+
   size_t table_index(uint64_t key) const { return size_t((key * 0x9E3779B97F4A7C15ull) >> (64 - table_bits_)); }
   // 0 means "no bound stored"; a stored bound is score - kMinScore + 1 >= 1.
   int table_get(uint64_t key) const {
     const size_t i = table_index(key);
-    return table_keys_[i] == key ? table_values_[i] : 0;
+    return table_keys_[i] == stamped(key) ? table_values_[i] : 0;
   }
   void table_put(uint64_t key, int value) {
     const size_t i = table_index(key);
-    table_keys_[i] = key;
+    table_keys_[i] = stamped(key);
     table_values_[i] = uint8_t(value);
   }
 
@@ -234,8 +251,9 @@ class Connect4Solver {
   int64_t nodes_ = 0;
   bool out_of_budget_ = false;
   int table_bits_;
-  // Full keys, so that a collision is a miss, never a wrong bound. An empty slot holds key 0 with
-  // value 0, which reads as "no bound" even for the empty board, whose key is 0.
+  uint64_t generation_ = 0;  // of the current solve, >= 1 during a solve
+  // Full keys, so that a collision is a miss, never a wrong bound. An empty slot holds key 0,
+  // which no stamped key equals (their generation is >= 1).
   std::vector<uint64_t> table_keys_;
   std::vector<uint8_t> table_values_;
 };
