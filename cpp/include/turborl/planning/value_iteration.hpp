@@ -32,34 +32,31 @@ enum class StateValue : int {
 // Chunks below this many states stay on one thread: a hand-off costs more than the work.
 inline constexpr int64_t kMinStatesPerChunk = 4096;
 
-TURBORL_HD TURBORL_INLINE double state_value(const double* q_row, int64_t num_actions, StateValue kind,
-                                             const double* policy_row) {
-  double v = q_row[0];
+// Folds action a's value q into the state value v so far (ignored at a == 0); then
+// finish_state_value. The one definition of each reduction and of its order of operations: the
+// CPU sweep (backup_state, with the kind a compile-time constant) and the CUDA kernel both use
+// it, so both reduce in the same order.
+TURBORL_HD TURBORL_INLINE double fold_action_value(StateValue kind, double v, double q, int64_t a,
+                                                   const double* policy_row) {
   switch (kind) {
-    case StateValue::kMax:
-      for (int64_t a = 1; a < num_actions; ++a) v = q_row[a] > v ? q_row[a] : v;
-      break;
-    case StateValue::kMin:
-      for (int64_t a = 1; a < num_actions; ++a) v = q_row[a] < v ? q_row[a] : v;
-      break;
-    case StateValue::kMean:
-      for (int64_t a = 1; a < num_actions; ++a) v += q_row[a];
-      v /= double(num_actions);
-      break;
-    case StateValue::kPolicy:
-      v = policy_row[0] * q_row[0];
-      for (int64_t a = 1; a < num_actions; ++a) v += policy_row[a] * q_row[a];
-      break;
+    case StateValue::kMax: return a == 0 || q > v ? q : v;
+    case StateValue::kMin: return a == 0 || q < v ? q : v;
+    case StateValue::kMean: return a == 0 ? q : v + q;
+    case StateValue::kPolicy: return a == 0 ? policy_row[0] * q : v + policy_row[a] * q;
   }
   return v;
+}
+
+TURBORL_HD TURBORL_INLINE double finish_state_value(StateValue kind, double v, int64_t num_actions) {
+  return kind == StateValue::kMean ? v / double(num_actions) : v;
 }
 
 // Rows ahead whose next-state values are prefetched: enough misses in flight to cover memory
 // latency (measured best among 16-256 on random MDPs with S = 10^6 and 10^7).
 inline constexpr int64_t kPrefetchRows = 64;
 
-// One state's backup with the reduction fixed at compile time (no switch per state). The order of
-// operations is state_value's, so the CPU and the GPU (which calls state_value) agree.
+// One state's backup with the reduction fixed at compile time (the switch in fold_action_value
+// folds away).
 template <StateValue kKind, class Transitions>
 TURBORL_INLINE double backup_state(const TabularMdpView<Transitions>& mdp, double gamma, const double* v_next,
                                    const double* policy, int64_t s, int64_t last_row, double* q_row) {
@@ -71,18 +68,9 @@ TURBORL_INLINE double backup_state(const TabularMdpView<Transitions>& mdp, doubl
     if (row + kPrefetchRows < last_row) mdp.transitions.prefetch(row + kPrefetchRows, v_next);
     const double q = mdp.rewards[row] + gamma * mdp.transitions.expected(row, v_next);
     if (q_row != nullptr) q_row[a] = q;
-    if constexpr (kKind == StateValue::kMax) {
-      v = a == 0 || q > v ? q : v;
-    } else if constexpr (kKind == StateValue::kMin) {
-      v = a == 0 || q < v ? q : v;
-    } else if constexpr (kKind == StateValue::kMean) {
-      v = a == 0 ? q : v + q;
-    } else {
-      v = a == 0 ? policy[base] * q : v + policy[row] * q;
-    }
+    v = fold_action_value(kKind, v, q, a, policy != nullptr ? policy + base : nullptr);
   }
-  if constexpr (kKind == StateValue::kMean) v /= double(A);
-  return v;
+  return finish_state_value(kKind, v, A);
 }
 
 template <StateValue kKind, class Transitions>
