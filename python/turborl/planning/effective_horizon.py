@@ -238,28 +238,35 @@ def effective_horizon(mdp: TabularMDP, *, max_k: int | None = None, num_threads:
     """
     analysis = _Analysis(mdp, _checks.num_threads(num_threads))
     limit = _max_k(mdp, max_k)
-    first = analysis.first_solvable_k(analysis.random.q, limit)
     window = analysis.first_solvable_k(_reward_q(analysis), limit)
 
+    # min_k and the bound walk the same Q^1, Q^2, ... (Q^1 = Q of the random policy): one pass
+    # computes each backup once, holding one Q^k at a time.
     q = analysis.random.q  # backup() returns new arrays; this one is never written
     worst = analysis.worst.q
     variance = (analysis.random.q - worst) * (analysis.optimal.q - worst)
     bound = float(mdp.horizon)
+    first = None
     ks, ms, gaps, variances, horizons = [], [], [], [], []
     k = 1
-    while k < bound and k <= limit:
-        found = analysis.sample_bound(q, variance, k)
-        if found is not None:
-            m, gap, sigma2 = found
-            horizon_k = k + (math.log(m) / math.log(mdp.num_actions) if m > 1 else 0.0)
-            ks.append(k)
-            ms.append(m)
-            gaps.append(gap)
-            variances.append(sigma2)
-            horizons.append(horizon_k)
-            bound = min(bound, horizon_k)
-        q = analysis.backup(q)
-        variance = analysis.carry_variance(variance)
+    while k <= limit and (first is None or k < bound):
+        if first is None and analysis.greedy_is_optimal(q):
+            first = k
+        if k < bound:
+            found = analysis.sample_bound(q, variance, k)
+            if found is not None:
+                m, gap, sigma2 = found
+                horizon_k = k + (math.log(m) / math.log(mdp.num_actions) if m > 1 else 0.0)
+                ks.append(k)
+                ms.append(m)
+                gaps.append(gap)
+                variances.append(sigma2)
+                horizons.append(horizon_k)
+                bound = min(bound, horizon_k)
+        if k < limit:
+            q = analysis.backup(q)
+            if k + 1 < bound:
+                variance = analysis.carry_variance(variance)
         k += 1
     s0 = mdp.initial_state
     return EffectiveHorizonResult(
