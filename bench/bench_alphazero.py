@@ -22,8 +22,8 @@ import time
 import numpy as np
 import torch
 
-from turborl.algos.alphazero import AlphaZero, AlphaZeroConfig, play_match
-from turborl.games import perfect_player, results_against_every_perfect_line
+from turborl.algos.alphazero import AlphaZero, AlphaZeroConfig
+from turborl.games import perfect_player, play_match, results_against_every_perfect_line
 
 
 

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from turborl.algos.alphazero import AlphaZero, AlphaZeroConfig, play_match
-from turborl.games import perfect_player
+from turborl.algos.alphazero import AlphaZero, AlphaZeroConfig
+from turborl.games import perfect_player, play_match
 
 
 def small_config(**overrides):

@@ -30,8 +30,9 @@ from turborl import _atomic
 from turborl.algos.base import Algorithm
 from turborl.algos.checkpoint import module_state
 from turborl.algos.config import Config, _at_least
+from turborl.games.play import play_match, search
 
-__all__ = ["AlphaZero", "AlphaZeroConfig", "PolicyValueNet", "play_match"]
+__all__ = ["AlphaZero", "AlphaZeroConfig", "PolicyValueNet"]
 
 
 @dataclasses.dataclass
@@ -135,23 +136,6 @@ def network_evaluator(network: PolicyValueNet, game: Any):
     return evaluate
 
 
-def search(game: Any, evaluate: Any, states: np.ndarray, rng: np.random.Generator, *, policy: str,
-           num_simulations: int, max_num_considered_actions: int = 16, add_noise: bool = True) -> Any:
-    """A batched search from ``states`` with the exact game as the model (``turborl.games``);
-    returns mctx's ``PolicyOutput`` (``action``, ``action_weights``, ``search_tree``)."""
-    import turborl.mcts as mctx
-    from turborl.games import mcts_model
-
-    model = mcts_model(game, evaluate)
-    root, invalid = model.root(states), model.invalid_actions(states)
-    if policy == "gumbel":
-        return mctx.gumbel_muzero_policy(None, rng, root, model.recurrent_fn, num_simulations, invalid_actions=invalid,
-                                         max_num_considered_actions=max_num_considered_actions,
-                                         gumbel_scale=1.0 if add_noise else 0.0)
-    return mctx.muzero_policy(None, rng, root, model.recurrent_fn, num_simulations, invalid_actions=invalid,
-                              dirichlet_fraction=0.25 if add_noise else 0.0, temperature=1.0 if add_noise else 0.0)
-
-
 def board_symmetries(game: Any, obs: np.ndarray, legal: np.ndarray, policy: np.ndarray) -> list[tuple]:
     """The position (flat board planes ``[2 * rows * cols]``, legal moves ``[A]``, search policy
     ``[A]``) under every symmetry of the board that keeps the rules: the 8 rotations and
@@ -173,24 +157,6 @@ def board_symmetries(game: Any, obs: np.ndarray, legal: np.ndarray, policy: np.n
     if game.num_actions == cols:
         return [(obs, legal, policy), (planes[:, :, ::-1].reshape(-1), legal[::-1], policy[::-1])]
     return [(obs, legal, policy)]
-
-
-def play_match(game: Any, first: Any, second: Any, num_games: int, rng: np.random.Generator) -> np.ndarray:
-    """Plays ``num_games`` games at once between two players ``player(states, rng) -> actions``;
-    returns the first player's results (1 win, 0.5 draw, 0 loss)."""
-    states = game.initial_states(num_games)
-    result = np.full(num_games, 0.5)
-    done = np.zeros(num_games, dtype=bool)
-    mover = 0
-    while not done.all():
-        live = np.flatnonzero(~done)
-        actions = (first if mover == 0 else second)(states[live], rng)
-        states[live], rewards, terminal = game.step(states[live], actions)
-        won = terminal & (rewards > 0)
-        result[live[won]] = 1.0 if mover == 0 else 0.0
-        done[live] = terminal
-        mover = 1 - mover
-    return result
 
 
 class AlphaZero(Algorithm):

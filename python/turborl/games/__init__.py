@@ -7,6 +7,8 @@ rules in C++, perfect solvers for tests and evaluation, and the exact model for 
 >>> states, rewards, terminal = game.step(states, actions) # a new array; the input is unchanged
 >>> game.legal_actions(states), game.observe(states)        # bool [8, 7], float32 [8, 2, 6, 7]
 >>> model = mcts_model(game, rollout_evaluator(game))       # model.root, model.recurrent_fn
+>>> out = search(game, rollout_evaluator(game), states, rng, policy="gumbel", num_simulations=64)
+>>> play_match(game, first, second, num_games=100, rng=rng)   # first's results: 1, 0.5, 0
 
 Needs neither torch nor JAX.
 """
@@ -15,6 +17,7 @@ from turborl.games.batched import BatchedGames
 from turborl.games.connect4_solver import Connect4Solution, connect4_solve, connect4_solve_batch
 from turborl.games.game import GAME_NAMES, Game, make_game
 from turborl.games.mcts_model import GameModel, mcts_model, rollout_evaluator
+from turborl.games.play import play_match, search
 from turborl.games.tictactoe_solver import (optimal_actions, perfect_player, results_against_every_perfect_line,
                                              tictactoe_values)
 
@@ -30,7 +33,9 @@ __all__ = [
     "mcts_model",
     "optimal_actions",
     "perfect_player",
+    "play_match",
     "results_against_every_perfect_line",
     "rollout_evaluator",
+    "search",
     "tictactoe_values",
 ]
