@@ -13,6 +13,11 @@ algorithm's config has ``asymmetric_critic`` set and the env offers a privileged
 (``info["critic_obs"]``, e.g. Quadrotor-L2F-v0), the buffer stores ``[obs, critic_obs]`` side by
 side in its obs field, so next-observations and n-step returns come for free; the actor sees the
 first part, the critics the second.
+
+Collection runs in C++ when it can: with the native backend on turborl's envs, the learner's
+``collect`` (cpp/include/turborl/nn/collect.hpp) acts, adds the exploration noise, steps the envs and
+stores each step in the replay, ``train_frequency`` steps per call, from noise drawn here in the
+order the Python loop (``_collect_step``, the fallback) draws it: both give the same run.
 """
 
 from __future__ import annotations

@@ -26,6 +26,7 @@ class RunLog:
         self.scores: list[tuple[int, float, float]] = []  # (step, mean return, seconds since start)
         self._start = time.perf_counter()
         self.recent_returns: collections.deque[float] = collections.deque(maxlen=100)
+        self._recent_mean: float | None = None  # cached: every iteration logs it, few end episodes
         self._metrics_rows: list[dict[str, Any]] = []
         self._metrics_file: Any = None
         self._writer: Any = None
@@ -53,7 +54,9 @@ class RunLog:
 
     def episode_returns(self, returns: np.ndarray) -> None:
         """Records the returns of episodes that ended, in the order they ended."""
-        self.recent_returns.extend(returns.tolist())
+        if len(returns):
+            self.recent_returns.extend(returns.tolist())
+            self._recent_mean = None
 
     def step(self, global_step: int) -> None:
         if self._bar is not None:
@@ -66,7 +69,9 @@ class RunLog:
                 self._last_time, self._last_step = now, global_step
 
     def mean_recent_return(self) -> float:
-        return float(np.mean(self.recent_returns)) if self.recent_returns else math.nan
+        if self._recent_mean is None:
+            self._recent_mean = float(np.mean(self.recent_returns)) if self.recent_returns else math.nan
+        return self._recent_mean
 
     def metrics(self, global_step: int, values: dict[str, float]) -> None:
         row = {"step": global_step, **{k: float(v) for k, v in values.items()}}
@@ -130,6 +135,7 @@ class RunLog:
         self._start = time.perf_counter() - (self.scores[-1][2] if self.scores else 0.0)
         self.recent_returns.clear()
         self.recent_returns.extend(state["recent_returns"])
+        self._recent_mean = None
         self._metrics_rows = list(state["metrics_rows"])
         if self.out_dir is not None and self.scores:
             _atomic.write_file(self.out_dir / "scores.csv", self._scores_csv().encode())
