@@ -1463,7 +1463,11 @@ def test_native_collect_rejects_envs_and_replays_that_do_not_fit():
                 action_scale=np.full(1, 2.0), action_bias=np.zeros(1))
     assert engine.collect(**args).shape == (0,) and len(replay) == 4  # the arguments fit
     bad = [
-        (dict(noise=np.zeros((1, 2, 1))), r"noise must hold 4 values, got 2"),
+        (dict(noise=np.zeros((1, 2, 1))), r"noise must hold 2 exploring steps of 2 values, got 2 values"),
+        (dict(steps=2**62 + 1, noise=np.zeros(4)), r"noise must hold 4611686018427387905 exploring steps"),
+        (dict(uniform_actions=np.full((1, 2, 1), np.nan, np.float32), noise=np.zeros((1, 2, 1))),
+         r"uniform_actions holds a non-finite value \(nan\)"),
+        (dict(action_field=2), r"obs_field and action_field must name the replay's obs and action fields, got 0 and 2"),
         (dict(noise=np.full((2, 2, 1), np.nan)), r"noise holds a non-finite value \(nan\)"),
         (dict(uniform_actions=np.zeros((1, 1, 1), np.float32)), r"uniform_actions must hold whole steps of 2 values"),
         (dict(uniform_actions=np.zeros((3, 2, 1), np.float32)), r"at most 2 of them; got 6 values"),
@@ -1494,6 +1498,6 @@ def test_native_collect_rejects_envs_and_replays_that_do_not_fit():
     with pytest.raises(TypeError, match=r"incompatible function arguments"):  # Discrete actions: no BoxActionEnv
         engine.collect(**{**args, "env": cartpole.native_core()})
     sac = native.SacEngine32([3, 8, 2], [4, 8, 1])
-    with pytest.raises(ValueError, match=r"eps must hold 4 values, got 2"):
+    with pytest.raises(ValueError, match=r"eps must hold 2 exploring steps of 2 values, got 2 values"):
         sac.collect(args["env"], args["core"], 0, 1, np.zeros(sac.actor_params, np.float32), 2,
                     np.zeros((0, 2, 1), np.float32), np.zeros(2, np.float32), np.full(1, 2.0), np.zeros(1))

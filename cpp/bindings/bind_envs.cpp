@@ -108,6 +108,10 @@ void bind_vec_env(nb::module_& m, const char* class_name) {
             TURBORL_CHECK(autoreset_mode >= 0 && autoreset_mode <= 2, "autoreset_mode must be 0, 1 or 2, got ",
                           autoreset_mode);
             new (self) E(num_envs, num_threads, max_episode_steps, static_cast<AutoresetMode>(autoreset_mode));
+            if constexpr (std::is_base_of_v<BoxActionEnv, E>) {  // see BoxActionVecEnv
+              TURBORL_CHECK_STATE(static_cast<void*>(static_cast<BoxActionEnv*>(self)) == static_cast<void*>(self),
+                                  "BoxActionEnv is not at offset 0 of ", Env::id, "'s engine");
+            }
           },
           "num_envs"_a, "num_threads"_a, "max_episode_steps"_a, "autoreset_mode"_a)
       .def(

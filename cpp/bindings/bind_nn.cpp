@@ -569,10 +569,13 @@ nb::ndarray<nb::numpy, double> collect_transitions(BoxActionEnv& env, replay::Re
   TURBORL_CHECK(core.num_fields() == 5 && roles.next_obs < 0,
                 "collect needs a replay of exactly obs, action, reward, terminated and truncated (next_step "
                 "autoreset); this one has ", core.num_fields(), " fields", roles.next_obs >= 0 ? " with next_obs" : "");
-  TURBORL_CHECK(layout.obs_field != layout.action_field && layout.obs_field == roles.obs,
-                "obs_field and action_field must name the replay's obs and action fields");
-  TURBORL_CHECK(layout.reward_is_float64 == roles.reward_is_float64, "reward_is_float64 must be ",
-                roles.reward_is_float64 ? "True" : "False", " for this replay");
+  // The loop writes each of the five fields once: they must be five different ones.
+  std::vector<int> written(5, 0);
+  for (int field : {layout.obs_field, layout.action_field, roles.reward, roles.terminated, roles.truncated})
+    written[std::size_t(field)] += 1;
+  TURBORL_CHECK(layout.obs_field == roles.obs && std::count(written.begin(), written.end(), 1) == 5,
+                "obs_field and action_field must name the replay's obs and action fields, got ", layout.obs_field,
+                " and ", layout.action_field);
   TURBORL_CHECK(steps >= 0, "steps must be >= 0, got ", steps);
   const std::size_t per_step = std::size_t(shape.num_envs) * std::size_t(layout.action_dim);
   TURBORL_CHECK(uniform_actions.size() % per_step == 0 && uniform_actions.size() / per_step <= std::size_t(steps),
@@ -580,7 +583,10 @@ nb::ndarray<nb::numpy, double> collect_transitions(BoxActionEnv& env, replay::Re
                 uniform_actions.size(), " values");
   check_finite(uniform_actions, "uniform_actions");
   const int64_t uniform_steps = int64_t(uniform_actions.size() / per_step);
-  check_inputs<Noise>({{&noise, noise_name}}, std::size_t(steps - uniform_steps) * per_step);
+  TURBORL_CHECK(noise.size() % per_step == 0 && int64_t(noise.size() / per_step) == steps - uniform_steps,
+                noise_name, " must hold ", steps - uniform_steps, " exploring steps of ", per_step, " values, got ",
+                noise.size(), " values");
+  check_finite(noise, noise_name);
   check_inputs<double>({{&action_scale, "action_scale"}, {&action_bias, "action_bias"}},
                        std::size_t(layout.action_dim));
   const nn::CollectPlan plan{steps, uniform_steps, uniform_actions.data(), action_scale.data(), action_bias.data()};

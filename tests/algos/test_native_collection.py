@@ -21,11 +21,13 @@ CASES = {
     "td3-l2f": (TD3, TD3Config, quadrotor.ENV_ID,
                 dict(total_timesteps=1_207, buffer_size=2_000, learning_starts=300, actor_learning_starts=600,
                      uniform_warmup_steps=105)),
-    # Pendulum's bounds are +-2 (the env gets 2a); three envs, two vector steps per call, 200-step episodes.
+    # Pendulum's bounds are +-2 (the env gets 2a); three envs, two vector steps per call, 200-step
+    # episodes, a total that ends inside a vector step.
     "td3-pendulum": (TD3, TD3Config, "Pendulum-v1",
-                     dict(total_timesteps=1_500, num_envs=3, train_frequency=4, learning_starts=200)),
+                     dict(total_timesteps=1_501, num_envs=3, train_frequency=4, learning_starts=200)),
+    # Two envs, three vector steps per call, the warm-up ending inside one.
     "sac-pendulum": (SAC, SACConfig, "Pendulum-v1",
-                     dict(total_timesteps=1_000, num_envs=2, learning_starts=150)),
+                     dict(total_timesteps=1_000, num_envs=2, train_frequency=6, learning_starts=151)),
 }
 
 
@@ -67,9 +69,24 @@ def test_the_l2f_rows_hold_actor_and_critic_observations():
     rows = run.replay.field("obs")[:20, 0]
     np.testing.assert_array_equal(rows[0, :146], first_obs[0])
     np.testing.assert_array_equal(rows[0, 146:], first_critic[0])
-    # Row t + 1 starts with the observation that step t returned; the last one is run.obs.
-    assert not np.array_equal(rows[1], rows[0])
-    np.testing.assert_array_equal(run.obs[0], run.envs.observations[0])
-    assert run.global_step == 20
+    assert run.global_step == 20 and len(run.replay) == 20
     actions = run.replay.field("action")[:20, 0]
     assert np.all(np.abs(actions) <= 1.0) and np.unique(actions).size > 40
+    # Stepping the env from row t's state with row t's action gives row t + 1's observation.
+    replayed = TD3(TD3Config.for_env(quadrotor.ENV_ID, seed=1, total_timesteps=30, uniform_warmup_steps=5, **SMALL))
+    for t in range(19):
+        obs, _, _, _, info = replayed.envs.step(actions[t][None])
+        np.testing.assert_array_equal(obs[0], rows[t + 1, :146])
+        np.testing.assert_array_equal(info["critic_obs"][0], rows[t + 1, 146:])
+
+
+def test_a_failing_step_leaves_the_steps_before_it_done():
+    run = TD3(TD3Config.for_env(quadrotor.ENV_ID, seed=1, total_timesteps=30, uniform_warmup_steps=5, **SMALL))
+    with torch.no_grad():
+        for parameter in run.actor.parameters():
+            parameter.fill_(float("nan"))  # the 6th step's action is NaN: the env refuses it
+    with pytest.raises(ValueError, match=r"actions\[0, 0\] = -?nan is not finite"):
+        run._collect(10)
+    assert run.global_step == len(run.replay) == 5
+    np.testing.assert_array_equal(run.obs, run.envs.observations)
+    np.testing.assert_array_equal(run._critic_obs, run.envs.critic_obs)

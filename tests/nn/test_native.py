@@ -95,6 +95,16 @@ def test_float32_tanh_is_accurate_over_its_whole_range():
     assert np.array_equal(np.sign(got), np.sign(x))
 
 
+def test_float32_tanh_keeps_nan_and_saturates_at_infinity():
+    # A diverged network must show as NaN (the envs then refuse its actions), not as +-1.
+    x = np.float32([1.0, -1.0, 0.25] * 11)[:, None]  # 33 rows: whole vectors and a scalar tail
+    mlp, params = native.Mlp32([1, 1], "identity", "tanh"), np.zeros(32, np.float32)
+    params[0] = np.nan
+    assert np.isnan(mlp.forward(params, x)).all()
+    params[0] = np.inf
+    np.testing.assert_array_equal(mlp.forward(params, x)[:, 0], np.sign(x[:, 0]))
+
+
 @pytest.mark.parametrize("decoupled, weight_decay", [(False, 0.0), (False, 0.01), (True, 0.01)])
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
 def test_adam_steps_equal_torch(decoupled, weight_decay, dtype):

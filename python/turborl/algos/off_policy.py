@@ -16,8 +16,9 @@ first part, the critics the second.
 
 Collection runs in C++ when it can: with the native backend on turborl's envs, the learner's
 ``collect`` (cpp/include/turborl/nn/collect.hpp) acts, adds the exploration noise, steps the envs and
-stores each step in the replay, ``train_frequency`` steps per call, from noise drawn here in the
-order the Python loop (``_collect_step``, the fallback) draws it: both give the same run.
+stores each step in the replay, all of an iteration's vector steps (``train_frequency / num_envs``,
+rounded up) in one call, from noise drawn here in the order the Python loop (``_collect_step``, the
+fallback) draws it: both give the same run.
 """
 
 from __future__ import annotations
@@ -189,18 +190,26 @@ class ContinuousOffPolicy(Algorithm):
         uniform = min(steps, max(0, -(-(self._uniform_warmup_steps() - self.global_step) // n)))
         uniform_actions = self.rng.uniform(-1.0, 1.0, (uniform, n, self.action_dim)).astype(np.float32)
         noise = self._exploration_noise(steps - uniform)
-        returns = self.learner.collect(envs.native_core(), layout, self.critic_obs_dim, steps, uniform_actions, noise,
-                                       self._action_scale, self._action_bias)
-        self.obs = envs.observations
-        if self.critic_obs_dim:
-            self._critic_obs = envs.critic_obs
-        self.global_step += steps * n
+        env_core, rows_before = envs.native_core(), layout["core"].rows_written
+        try:
+            returns = self.learner.collect(env_core, layout, self.critic_obs_dim, steps, uniform_actions, noise,
+                                           self._action_scale, self._action_bias)
+        finally:
+            # A step that fails (a non-finite action) changes nothing; the steps before it are done.
+            self.obs = envs.observations
+            if self.critic_obs_dim:
+                self._critic_obs = envs.critic_obs
+            self.global_step += (layout["core"].rows_written - rows_before) * n
         self.log.episode_returns(returns)
 
     def _native_collection(self) -> tuple[Any, dict[str, Any]] | None:
-        """(envs, replay layout) when the learner collects in C++, else None."""
+        """(envs, replay layout) when the learner collects in C++, else None. The learner's loop
+        explores as the ``_explore`` that the algorithm names in ``_native_explore`` (TD3's, SAC's):
+        a subclass that changes ``_explore`` collects in Python."""
         layout = self._engine_replay_layout()
         if layout is None or not hasattr(self.learner, "collect") or not hasattr(self.envs, "native_core"):
+            return None
+        if type(self)._explore is not getattr(type(self), "_native_explore", None):
             return None
         if self.envs.metadata["autoreset_mode"].name != "NEXT_STEP" or len(self.replay.spec) != 5:
             return None

@@ -25,7 +25,7 @@ class RunLog:
         self.out_dir, self.algorithm, self.task, self.run = out_dir, algorithm, task, run
         self.scores: list[tuple[int, float, float]] = []  # (step, mean return, seconds since start)
         self._start = time.perf_counter()
-        self.recent_returns: collections.deque[float] = collections.deque(maxlen=100)
+        self._recent_returns: collections.deque[float] = collections.deque(maxlen=100)
         self._recent_mean: float | None = None  # cached: every iteration logs it, few end episodes
         self._metrics_rows: list[dict[str, Any]] = []
         self._metrics_file: Any = None
@@ -55,8 +55,13 @@ class RunLog:
     def episode_returns(self, returns: np.ndarray) -> None:
         """Records the returns of episodes that ended, in the order they ended."""
         if len(returns):
-            self.recent_returns.extend(returns.tolist())
+            self._recent_returns.extend(returns.tolist())
             self._recent_mean = None
+
+    @property
+    def recent_returns(self) -> tuple[float, ...]:
+        """The returns of the last 100 episodes that ended, oldest first."""
+        return tuple(self._recent_returns)
 
     def step(self, global_step: int) -> None:
         if self._bar is not None:
@@ -70,7 +75,7 @@ class RunLog:
 
     def mean_recent_return(self) -> float:
         if self._recent_mean is None:
-            self._recent_mean = float(np.mean(self.recent_returns)) if self.recent_returns else math.nan
+            self._recent_mean = float(np.mean(self._recent_returns)) if self._recent_returns else math.nan
         return self._recent_mean
 
     def metrics(self, global_step: int, values: dict[str, float]) -> None:
@@ -127,14 +132,14 @@ class RunLog:
         save_figure(ax.figure, self.out_dir / "learning_curve.png")
 
     def state_dict(self) -> dict[str, Any]:
-        return {"scores": list(self.scores), "recent_returns": list(self.recent_returns),
+        return {"scores": list(self.scores), "recent_returns": list(self._recent_returns),
                 "metrics_rows": list(self._metrics_rows)}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.scores = [(int(s), float(v), float(t)) for s, v, t in state["scores"]]
         self._start = time.perf_counter() - (self.scores[-1][2] if self.scores else 0.0)
-        self.recent_returns.clear()
-        self.recent_returns.extend(state["recent_returns"])
+        self._recent_returns.clear()
+        self._recent_returns.extend(state["recent_returns"])
         self._recent_mean = None
         self._metrics_rows = list(state["metrics_rows"])
         if self.out_dir is not None and self.scores:

@@ -108,6 +108,8 @@ class SAC(ContinuousOffPolicy):
     def _explore(self, obs: np.ndarray) -> np.ndarray:
         return self.learner.act(obs, self._exploration_noise(1)[0])
 
+    _native_explore = _explore  # what the native learner's collect() does (ContinuousOffPolicy._native_collection)
+
     def _update(self, batch: ReplayBatch) -> tuple[dict[str, float], np.ndarray]:
         rows = batch.obs.shape[0]
         return self.learner.update(batch, self._noise(rows), self._noise(rows))

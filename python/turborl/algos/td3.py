@@ -143,6 +143,8 @@ class TD3(ContinuousOffPolicy):
         # np.clip's wrapper costs more than the two ufuncs at one env (this runs every env step)
         return np.minimum(np.maximum(actions, -1.0, out=actions), 1.0, out=actions)
 
+    _native_explore = _explore  # what the native learner's collect() does (ContinuousOffPolicy._native_collection)
+
     def _iteration(self) -> dict[str, float]:
         metrics = super()._iteration()
         # No stage after the last step: no update would see it (RLtools' curriculum stops there too).

@@ -32,7 +32,8 @@ class BoxActionEnv {
   virtual BoxActionEnvStep outputs() = 0;
   // Steps every env with scale * a + bias for unit actions a in [-1, 1], computed in float64 and
   // rounded to float32 (what NumPy computes for the algorithms' Python path) into env_actions
-  // [num_envs][action_dim]; returns the number of episodes that ended.
+  // [num_envs][action_dim], or with the unit actions themselves when scale is 1 and bias 0;
+  // returns the number of episodes that ended. Bad actions throw before any env changes.
   virtual int64_t step_unit_actions(const float* unit_actions, const double* scale, const double* bias,
                                     float* env_actions) = 0;
 };

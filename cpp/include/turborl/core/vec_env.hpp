@@ -461,8 +461,10 @@ class VecEnv {
 };
 
 // A VecEnv with Box actions that loops compiled elsewhere can step (core/box_action_env.hpp).
+// BoxActionEnv comes first: nanobind hands the object's address to functions taking a
+// BoxActionEnv&, so that base must sit at offset 0 (bind_envs.cpp checks it).
 template <class Env, class Real>
-class BoxActionVecEnv final : public VecEnv<Env, Real>, public BoxActionEnv {
+class BoxActionVecEnv final : public BoxActionEnv, public VecEnv<Env, Real> {
   using Base = VecEnv<Env, Real>;
   static_assert(!Base::kDiscrete, "BoxActionVecEnv needs an env with Box actions");
 
@@ -482,12 +484,18 @@ class BoxActionVecEnv final : public VecEnv<Env, Real>, public BoxActionEnv {
 
   int64_t step_unit_actions(const float* unit_actions, const double* scale, const double* bias,
                             float* env_actions) override {
+    constexpr int d = Base::kActionDim;
+    // As the Python path (ContinuousOffPolicy.to_env_actions): unit bounds pass the actions as
+    // they are; otherwise NumPy's float64 a * scale, then + bias, then the float32 cast (no fused
+    // multiply-add: this is instantiated in bind_envs.cpp, built with -ffp-contract=off).
+    if (std::all_of(scale, scale + d, [](double v) { return v == 1.0; }) &&
+        std::all_of(bias, bias + d, [](double v) { return v == 0.0; }))
+      return Base::step(unit_actions);
     const int64_t n = Base::num_envs();
     for (int64_t i = 0; i < n; ++i) {
-      for (int j = 0; j < Base::kActionDim; ++j) {
-        // Two roundings, as NumPy's (a * scale) + bias; this file is built without FMA contraction.
-        const double scaled = double(unit_actions[i * Base::kActionDim + j]) * scale[j];
-        env_actions[i * Base::kActionDim + j] = float(scaled + bias[j]);
+      for (int j = 0; j < d; ++j) {
+        const double scaled = double(unit_actions[i * d + j]) * scale[j];
+        env_actions[i * d + j] = float(scaled + bias[j]);
       }
     }
     return Base::step(env_actions);

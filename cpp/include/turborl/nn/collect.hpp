@@ -6,12 +6,14 @@
 // same values in the same order, so a run gives the same result either way; in Python each
 // step cost about 20 us of interpreter work, a fifth of a Learning-to-Fly run.
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <vector>
 
 #include "turborl/core/aligned_array.hpp"
 #include "turborl/core/box_action_env.hpp"
+#include "turborl/core/check.hpp"
 #include "turborl/nn/continuous_replay.hpp"
 #include "turborl/replay/replay_buffer.hpp"
 
@@ -49,6 +51,9 @@ void collect_steps(BoxActionEnv& env, replay::ReplayCore& replay, const Continuo
     if (t < plan.uniform_steps) {
       std::copy_n(plan.uniform_actions + t * n * d, n * d, actions.data());
     } else {
+      // As the Python path's act(), which refuses them: a diverged simulation must not go on.
+      for (int64_t k = 0; k < n * a; ++k)
+        TURBORL_CHECK(std::isfinite(now.obs[k]), "obs holds a non-finite value (", now.obs[k], ") at flat index ", k);
       explore(now.obs, t - plan.uniform_steps, actions.data());
     }
     const int64_t ended = env.step_unit_actions(actions.data(), plan.action_scale, plan.action_bias, env_actions.data());

@@ -255,7 +255,7 @@ inline void tanh_inplace(float* x, std::ptrdiff_t n) {
     const VI bits = bit_cast_vector<VI>(S::load(x + i));
     const VI sign = bits & sign_mask;
     V ax = bit_cast_vector<V>(bits & ~sign_mask);
-    ax = ax < 9.0f ? ax : V{} + 9.0f;  // tanh(9) == 1 in float32
+    ax = ax > 9.0f ? V{} + 9.0f : ax;  // tanh(9) == 1 in float32; NaN stays NaN (a diverged net must show)
     const V u = -2.0f * ax;                                        // in [-18, 0]
     const VI m = __builtin_convertvector(-u * kLog2e + 0.5f, VI);  // round(-u / ln 2) >= 0
     const V mf = __builtin_convertvector(m, V);
