@@ -1376,6 +1376,10 @@ def test_game_functions_reject_bad_arguments():
         no_value.root(states)
     with pytest.raises(ValueError, match=r"states\[1\] is a finished game: a search needs a move to make"):
         mcts_model(game, rollout_evaluator(game)).root(_tictactoe_states([], [0, 3, 1, 4, 2]))
+    from turborl.games import search
+
+    with pytest.raises(ValueError, match=r"policy must be 'gumbel' or 'muzero', got 'puct'"):
+        search(game, rollout_evaluator(game), states, np.random.default_rng(0), policy="puct", num_simulations=8)
 
 
 def test_game_solvers_reject_bad_arguments():

@@ -26,9 +26,10 @@ def test_algos_without_torch_say_how_to_install_it():
     assert "ImportError: turborl.algos needs PyTorch: pip install torch==2.13.0" in result.stderr
 
 
-def test_game_search_and_matches_run_without_torch():
+def test_game_search_and_matches_run_without_torch_or_jax():
     # A rollout-MCTS player (turborl.games.search) against uniformly random moves at tic-tac-toe.
-    result = run("import numpy as np\n"
+    result = run("sys.modules['jax'] = None\n"
+                 "import numpy as np\n"
                  "from turborl.games import make_game, play_match, rollout_evaluator, search\n"
                  "game, rng = make_game('tictactoe'), np.random.default_rng(0)\n"
                  "evaluate = rollout_evaluator(game, num_playouts=4)\n"

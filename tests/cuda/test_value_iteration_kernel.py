@@ -45,7 +45,7 @@ def test_gpu_finite_horizon_and_policies_equal_cpu(layout):
         np.testing.assert_allclose(gpu.q, cpu.q, rtol=0, atol=1e-12)
 
 
-def test_gpu_handles_more_than_32_actions_and_terminal_states():
+def test_gpu_handles_wide_rows_and_terminal_states():
     rng = np.random.default_rng(2)
     transitions = rng.integers(-1, 300, size=(300, 40))
     terminal = rng.random(300) < 0.1

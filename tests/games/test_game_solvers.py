@@ -268,14 +268,15 @@ def test_connect4_solves_start_from_an_empty_table_across_the_generation_wrap():
     # is cleared when the generation wraps after 32,767 solves. Solve 32,768 has generation 1
     # again, like solve 1: here both are position A, with 32,766 solves of B between them, which
     # leave A's entries in place. A must take the same search both times (a bound left from solve
-    # 1 would cut the second search short).
+    # 1 would cut the second search short). One thread: one solver, one table, for the whole batch.
     states = np.stack([p.encode() for p in _quiet_positions(count=6, num_empty=16, seed=1)])
-    nodes = connect4_solve_batch(states, max_nodes=100_000).nodes
-    searched = np.flatnonzero(nodes > 10)  # not decided at once
+    first = connect4_solve_batch(states, max_nodes=100_000)
+    nodes = first.nodes
+    searched = np.flatnonzero((nodes > 10) & first.solved)  # solved, but not decided at once
     by_nodes = searched[np.argsort(nodes[searched])]
     a, b = states[by_nodes[-1]], states[by_nodes[0]]  # B: the quickest to solve
     batch = np.concatenate([a[None], np.repeat(b[None], 32_766, axis=0), a[None]])
-    solution = connect4_solve_batch(batch, max_nodes=100_000)
+    solution = connect4_solve_batch(batch, max_nodes=100_000, num_threads=1)
     assert solution.solved.all() and solution.nodes[0] > 10
     assert solution.nodes[-1] == solution.nodes[0] and solution.scores[-1] == solution.scores[0]
     assert (solution.nodes[1:-1] == solution.nodes[1]).all()

@@ -113,6 +113,11 @@ def test_the_decoy_needs_one_step_of_planning():
     # k = 1 is not solvable, so the bound starts at k = 2 (deterministic returns after two fixed
     # actions: variance 0, m = 1, H_2 = 2 = T).
     assert result.ks == () and result.bound == 2.0
+    # min_k = 2 is found where no bound is checked any more (k = 2 is not < T = 2); with max_k = 1
+    # it is not found at all, and the bound stays T.
+    assert min_k(decoy_mdp()) == 2
+    capped = effective_horizon(decoy_mdp(), max_k=1)
+    assert capped.min_k is None and capped.planning_window is None and capped.bound == 2.0
 
 
 @pytest.mark.parametrize("length", [4, 7, 10])

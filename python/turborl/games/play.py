@@ -21,6 +21,8 @@ def search(game: Any, evaluate: Any, states: np.ndarray, rng: np.random.Generato
     root). Returns mctx's ``PolicyOutput`` (``action``, ``action_weights``, ``search_tree``)."""
     import turborl.mcts as mctx
 
+    if policy not in ("gumbel", "muzero"):
+        raise ValueError(f"policy must be 'gumbel' or 'muzero', got {policy!r}")
     model = mcts_model(game, evaluate)
     root, invalid = model.root(states), model.invalid_actions(states)
     if policy == "gumbel":

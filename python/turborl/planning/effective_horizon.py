@@ -265,7 +265,7 @@ def effective_horizon(mdp: TabularMDP, *, max_k: int | None = None, num_threads:
                 bound = min(bound, horizon_k)
         if k < limit:
             q = analysis.backup(q)
-            if k + 1 < bound:
+            if k + 1 < bound:  # the variance is read only while k < bound
                 variance = analysis.carry_variance(variance)
         k += 1
     s0 = mdp.initial_state

@@ -221,6 +221,8 @@ class Connect4Solver {
   // than solving a position near the end of a game costs), entries carry the solve's generation
   // in the key bits above the board's 49, and entries of other generations read as empty; the
   // table is cleared only when the generation counter wraps.
+  // A key, current + mask, stays below bit 49: in each 7-bit column the mover's stones are a
+  // subset of the filled cells, so the column's sum is at most 2 * 63 and never carries over.
   static constexpr int kKeyBits = kWidth * (kHeight + 1);
   static constexpr uint64_t kMaxGeneration = (uint64_t(1) << (64 - kKeyBits)) - 1;
   static_assert(kKeyBits < 64, "the generation needs bits above the position key");

@@ -62,13 +62,14 @@ TURBORL_INLINE double backup_state(const TabularMdpView<Transitions>& mdp, doubl
                                    const double* policy, int64_t s, int64_t last_row, double* q_row) {
   const int64_t A = mdp.num_actions;
   const int64_t base = s * A;
+  const double* policy_row = policy != nullptr ? policy + base : nullptr;
   double v = 0.0;
   for (int64_t a = 0; a < A; ++a) {
     const int64_t row = base + a;
     if (row + kPrefetchRows < last_row) mdp.transitions.prefetch(row + kPrefetchRows, v_next);
     const double q = mdp.rewards[row] + gamma * mdp.transitions.expected(row, v_next);
     if (q_row != nullptr) q_row[a] = q;
-    v = fold_action_value(kKind, v, q, a, policy != nullptr ? policy + base : nullptr);
+    v = fold_action_value(kKind, v, q, a, policy_row);
   }
   return finish_state_value(kKind, v, A);
 }
