@@ -165,6 +165,7 @@ def main() -> None:
     parser.add_argument("--gpu-envs", type=int, default=1 << 20)
     parser.add_argument("--train-seeds", type=int, default=0, help="also train TD3 on the hover task")
     parser.add_argument("--skip-simulator", action="store_true")
+    parser.add_argument("--gpu-only", action="store_true", help="only the CUDA row (for a lent GPU machine)")
     args = parser.parse_args()
     if args.train_seeds:
         train(args.train_seeds)
@@ -179,12 +180,16 @@ def main() -> None:
             binary = build_rltools(args.rltools_include, Path(work))
             for threads in (1, 2):
                 rows.append((f"RLtools L2F, float32, {threads} thread(s)", rltools(binary, args.num_envs, args.steps, threads)))
-    for threads in (1, 2):
-        rows.append((f"turborl simulate, float32, {threads} thread(s)", turborl_cpu(args.num_envs, args.steps, np.float32, threads)))
-    rows.append(("turborl simulate, float64, 1 thread", turborl_cpu(args.num_envs, args.steps, np.float64, 1)))
-    for threads in (1, 2):
-        rows.append((f"turborl vector env (full MDP), float32, {threads} thread(s)",
-                     turborl_vector_env(args.num_envs, args.steps, threads)))
+    if args.gpu_only and not turborl.cuda_available():
+        raise SystemExit("--gpu-only: turborl sees no CUDA GPU on this machine")
+    if not args.gpu_only:
+        for threads in (1, 2):
+            rows.append((f"turborl simulate, float32, {threads} thread(s)",
+                         turborl_cpu(args.num_envs, args.steps, np.float32, threads)))
+        rows.append(("turborl simulate, float64, 1 thread", turborl_cpu(args.num_envs, args.steps, np.float64, 1)))
+        for threads in (1, 2):
+            rows.append((f"turborl vector env (full MDP), float32, {threads} thread(s)",
+                         turborl_vector_env(args.num_envs, args.steps, threads)))
     if turborl.cuda_available():
         name = turborl.cuda.device_name()
         rows.append((f"turborl CUDA, float32, {name}, {args.gpu_envs} quadrotors", turborl_cuda(args.gpu_envs, args.steps)))
