@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import functools
 import gc
 import os
 import platform
@@ -222,20 +223,21 @@ def sweeps_for(seconds_per_sweep: float, seconds: float, low: int) -> int:
     return int(min(MAX_SWEEPS, max(low, round(seconds / max(seconds_per_sweep, 1e-9)))))
 
 
-def time_turborl(mdp: TabularMDP, threads: int, args) -> tuple[float, int]:
-    """(seconds per sweep, K)."""
+def time_turborl(mdp: TabularMDP, threads: int, args, device: str = "cpu") -> tuple[float, int]:
+    """(seconds per sweep, K). On the GPU a call also copies the MDP over; the marginal sweep
+    time leaves that out as it leaves out the CPU call's fixed cost."""
+    solve = functools.partial(value_iteration, mdp, tol=TOL, num_threads=threads, device=device)
     start = time.perf_counter()
-    value_iteration(mdp, tol=TOL, max_sweeps=1, num_threads=threads)
+    solve(max_sweeps=1)
     one_call = time.perf_counter() - start           # about two sweeps: one, then the Q backup
     K = sweeps_for(one_call / 2, args.seconds, 5)
-    result = value_iteration(mdp, tol=TOL, max_sweeps=K, num_threads=threads)
+    result = solve(max_sweeps=K)
     if result.sweeps != K:  # the residual never reaches TOL in K <= MAX_SWEEPS sweeps
         raise RuntimeError(f"value_iteration ran {result.sweeps} sweeps, not {K}")
     del result
-    t_k = best_per_call(lambda: value_iteration(mdp, tol=TOL, max_sweeps=K, num_threads=threads), args.seconds,
+    t_k = best_per_call(lambda: solve(max_sweeps=K), args.seconds, args.repeats)
+    t_1 = best_per_call(lambda: solve(max_sweeps=1), min(args.seconds, max(0.3 * args.seconds, 2 * one_call)),
                         args.repeats)
-    t_1 = best_per_call(lambda: value_iteration(mdp, tol=TOL, max_sweeps=1, num_threads=threads),
-                        min(args.seconds, max(0.3 * args.seconds, 2 * one_call)), args.repeats)
     # A call's fixed cost (allocating Q and the scratch V, the final Q backup) is measured as 0 to
     # 4 sweeps; noise from other processes can push the difference outside that, so it is clamped.
     marginal = (t_k - t_1) / (K - 1)
@@ -280,6 +282,9 @@ def bench_config(S: int, A: int, k: int, args, rng: np.random.Generator) -> dict
         row[f"turborl{threads}"] = 1.0 / seconds
         row[f"K{threads}"] = K
         gc.collect()
+    if args.cuda:
+        seconds, K = time_turborl(mdp, 1, args, device="cuda")
+        row["cuda"] = 1.0 / seconds
 
     P = scipy_matrix(S, A, k, next_states, probs)
     seconds, K_scipy, v_scipy = time_matrix(P, rewards, args)
@@ -293,6 +298,10 @@ def bench_config(S: int, A: int, k: int, args, rng: np.random.Generator) -> dict
     row["check"] = "ok" if np.allclose(v_turborl, v_scipy, rtol=1e-10, atol=1e-10) else f"**DIFF {diff:.1e}**"
     row["max_diff"] = diff
     del v_turborl
+    if args.cuda:
+        v_gpu = value_iteration(mdp, tol=TOL, max_sweeps=K_scipy, device="cuda").v
+        row["cuda_check"] = "ok" if np.allclose(v_gpu, v_scipy, rtol=1e-10, atol=1e-10) else "**DIFF**"
+        del v_gpu
 
     if dense:
         P = np.empty((S * A, S))
@@ -331,7 +340,10 @@ def main() -> None:
     parser.add_argument("--local", type=int, default=0,
                         help="next states within +-LOCAL of the state (default 0: uniform over all states)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--cuda", action="store_true", help="also time the CUDA sweep (needs a GPU)")
     args = parser.parse_args()
+    if args.cuda and not turborl.cuda_available():
+        raise SystemExit("--cuda: turborl sees no CUDA GPU on this machine")
     sizes = [10**4, 10**6] if args.quick else [int(float(s)) for s in args.sizes.split(",")]
     actions = [int(a) for a in args.actions.split(",")]
     nexts = [int(n) for n in args.next.split(",")]
@@ -384,6 +396,15 @@ def main() -> None:
               f"{bw1 / GB:.1f} / {bw2 / GB:.1f} | {100 * r['fraction']:.0f}% | {r['check']} | {r['others']:.2f} |")
 
     measured = [r for r in rows if "skipped" not in r]
+    if args.cuda:
+        print(f"\n# CUDA sweep on {turborl.cuda.device_name()} (one thread per state; the MDP's copy to the GPU "
+              "is not counted)\n")
+        print("| S | A | next/row | turborl CUDA sweeps/s | eff. GB/s | ÷ turborl 2 thr | V check |")
+        print("|---:|---:|---|---:|---:|---:|---|")
+        for r in measured:
+            gbs = sweep_bytes(r["S"], r["A"], r["k"]) * r["cuda"] / GB
+            print(f"| {r['S']:.0e} | {r['A']} | {r['k']} | {rate(r['cuda'])} | {gbs:.0f} | "
+                  f"{r['cuda'] / r['turborl2']:.1f}x | {r['cuda_check']} |")
     print("\nGoals (from the issue):")
     if measured:
         one = min(r["turborl1"] / r["scipy"] for r in measured)

@@ -7,8 +7,9 @@
 #   bash scripts/gpu_check.sh run        # there (carry [".gpu"]); logs into $OUT (else .gpu/out)
 #
 # `run` builds and installs turborl with that python3 (CUDA module included), then runs the CUDA
-# tests (they must pass, none skipped) and bench/bench_quadrotor.py's GPU rows (the quadrotor
-# issue's goal: >= 1.3e9 steps/s on an H100-class GPU). PYTHON overrides the interpreter.
+# tests (they must pass, none skipped), bench/bench_quadrotor.py's GPU rows (the quadrotor issue's
+# goal: >= 1.3e9 steps/s on an H100-class GPU) and bench/bench_planning.py's CUDA sweep. PYTHON
+# overrides the interpreter.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 py="${PYTHON:-python3}"
@@ -43,6 +44,9 @@ print('GPU:', turborl.cuda.device_name())" | tee "$out/cuda.txt"
     # The CPU rows once (16 threads there), then the GPU at two batch sizes.
     "$py" bench/bench_quadrotor.py 2>&1 | tee "$out/bench_quadrotor.txt"
     "$py" bench/bench_quadrotor.py --gpu-only --gpu-envs 4194304 2>&1 | tee -a "$out/bench_quadrotor.txt"
+    # The value-iteration sweep on the GPU beside the CPU's (the planning issue's bandwidth goal).
+    "$py" bench/bench_planning.py --sizes 1000000,10000000 --actions 4 --next 1,4 --seconds 0.3 --repeats 2 \
+      --cuda 2>&1 | tee "$out/bench_planning.txt"
     # The CUDA argument checks (some skip on a GPU machine: they test the no-GPU message).
     "$py" -m pytest -q -p no:cacheprovider tests/test_errors.py -k cuda 2>&1 | tail -3 | tee -a "$out/tests.txt"
     ;;
