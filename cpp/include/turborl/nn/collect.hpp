@@ -3,8 +3,8 @@
 // replay, k times per call. It does what turborl.algos.off_policy.ContinuousOffPolicy's Python
 // step does (uniform warm-up actions, then the policy's exploration; the obs stored as [actor obs
 // | critic obs] for asymmetric critics; next_step autoreset rows stored as they come), with the
-// same values in the same order, so a run gives the same result either way; in Python each
-// step cost about 20 us of interpreter work, a fifth of a Learning-to-Fly run.
+// same values in the same order, so a run gives the same result either way. In Python the
+// interpreter's work per step was 10-15% of a Learning-to-Fly run (bench/RESULTS.md).
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -40,7 +40,10 @@ void collect_steps(BoxActionEnv& env, replay::ReplayCore& replay, const Continuo
   const replay::FieldRoles& roles = replay.roles();
   AlignedArray<float> stored_obs(std::size_t(n * width)), actions(std::size_t(n * d)), env_actions(std::size_t(n * d));
   AlignedArray<uint8_t> rewards(std::size_t(n) * (layout.reward_is_float64 ? sizeof(double) : sizeof(float)));
-  std::vector<const uint8_t*> fields(std::size_t(replay.num_fields()));
+  std::vector<const uint8_t*> fields(std::size_t(replay.num_fields()));  // the flags: the env's, per step
+  fields[std::size_t(layout.obs_field)] = reinterpret_cast<const uint8_t*>(stored_obs.data());
+  fields[std::size_t(layout.action_field)] = reinterpret_cast<const uint8_t*>(actions.data());
+  fields[std::size_t(roles.reward)] = rewards.data();
   for (int64_t t = 0; t < plan.steps; ++t) {
     BoxActionEnvStep now = env.outputs();
     // The obs the actions answer, kept before the step overwrites it.
@@ -66,9 +69,6 @@ void collect_steps(BoxActionEnv& env, replay::ReplayCore& replay, const Continuo
         std::memcpy(rewards.data() + i * sizeof(float), &reward, sizeof(float));
       }
     }
-    fields[std::size_t(layout.obs_field)] = reinterpret_cast<const uint8_t*>(stored_obs.data());
-    fields[std::size_t(layout.action_field)] = reinterpret_cast<const uint8_t*>(actions.data());
-    fields[std::size_t(roles.reward)] = rewards.data();
     fields[std::size_t(roles.terminated)] = now.terminated;
     fields[std::size_t(roles.truncated)] = now.truncated;
     replay.add(fields, 1);
